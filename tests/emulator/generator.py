@@ -883,17 +883,24 @@ class _Builder:
             self.burst_ts = t
         else:
             self.burst_ts = None
-        for _ in range(4 if n >= 20 else 0):
-            j = int(r.random() * n)
+        free = [i for i in range(n) if i not in taken]
+        groups = 0
+        for _ in range(40 if len(free) >= 20 else 0):
+            if groups == 4:
+                break
+            j = free[int(r.random() * len(free))]
             if j in taken:
                 continue
             t = gts[j]
+            cands = [i for i in range(max(0, j - 400), j) if i not in taken and created[i] <= t]
+            if not cands:
+                continue
             updated[j] = t
             taken.add(j)
-            cands = [i for i in range(max(0, j - 40), j) if i not in taken and created[i] <= t]
-            for i in cands[: 1 + int(r.random() * 4)]:
+            for i in r.sample(cands, min(len(cands), 1 + int(r.random() * 4))):
                 updated[i] = gts[i] = t
                 taken.add(i)
+            groups += 1
 
     def tickets(self) -> None:
         """Create tickets with comments, audits, metrics, metric events, ratings and more."""
@@ -938,6 +945,15 @@ class _Builder:
         support = self.support_address
         policy = self.sla_policy_ref
         reason_ids = self.reason_ids
+        trig = self.trigger_refs
+
+        def rule_via(title: str) -> dict:
+            return {"channel": "rule", "source": {"from": {
+                "deleted": False, "title": title, "id": trig[title]}, "rel": "trigger"}}
+
+        notify_new_via = rule_via("Notify requester of new ticket")
+        notify_update_via = rule_via("Notify requester and CCs of comment update")
+        route_via = rule_via("Route tickets to groups")
         problems: list[dict] = []
         closed_list: list[dict] = []
         next_audit = ids._next["audit"]
@@ -1181,11 +1197,12 @@ class _Builder:
                 comments_out.append(comment)
                 events = [ev]
                 if j == 0:
+                    routed = gid is not None and r() < 0.3
                     for fname, fval in (
                         ("subject", subject), ("requester_id", str(req)),
                         ("status", prev_status), ("priority", prio), ("type", ttype),
                         ("assignee_id", str(assignee) if assignee else None),
-                        ("group_id", str(gid) if gid else None),
+                        ("group_id", str(gid) if gid and not routed else None),
                         ("organization_id", str(org) if org else None),
                         ("brand_id", str(brand)), ("ticket_form_id", str(form)),
                         ("custom_status_id", str(status_by_cat[prev_status][0])),
@@ -1193,15 +1210,18 @@ class _Builder:
                         events.append({"id": ev_id, "type": "Create", "value": fval,
                                        "field_name": fname})
                         ev_id += 128
+                    if routed:
+                        events.append({"id": ev_id, "type": "Change", "via": route_via,
+                                       "value": str(gid), "field_name": "group_id",
+                                       "previous_value": None})
+                        ev_id += 128
                     if tags:
                         events.append({"id": ev_id, "type": "Create", "value": tags,
                                        "field_name": "tags"})
                         ev_id += 128
                     events.append({
                         "id": ev_id, "type": "Notification",
-                        "via": {"channel": "rule", "source": {"from": {
-                            "deleted": False, "title": "Notify requester of new ticket",
-                            "id": 360120000001}, "rel": "trigger"}},
+                        "via": notify_new_via,
                         "subject": "[Request received] {{ticket.title}}",
                         "body": "Your request ({{ticket.id}}) has been received and is being "
                                 "reviewed by our support staff.",
@@ -1223,10 +1243,7 @@ class _Builder:
                     if public and r() < 0.5:
                         events.append({
                             "id": ev_id, "type": "Notification",
-                            "via": {"channel": "rule", "source": {"from": {
-                                "deleted": False,
-                                "title": "Notify requester and CCs of comment update",
-                                "id": 360120000038}, "rel": "trigger"}},
+                            "via": notify_update_via,
                             "subject": "[{{ticket.account}}] Re: {{ticket.title}}",
                             "body": "{{ticket.latest_comment_html}}",
                             "recipients": [req] + email_ccs})
@@ -1445,6 +1462,7 @@ class _Builder:
                 "raw_title": title, "permissions": {"can_edit": True},
             })
         cat_id = str(ids("rule"))
+        self.trigger_refs: dict[str, int] = {}
         for i, (title, conds, actions) in enumerate((
             ("Notify requester of new ticket",
              {"all": [{"field": "update_type", "operator": "is", "value": "Create"}],
@@ -1458,15 +1476,25 @@ class _Builder:
               "any": []},
              [{"field": "notification_user", "value": ["assignee_id", "Assignment",
                                                        "You have been assigned."]}]),
-            ("Set tickets with no priority to normal",
-             {"all": [{"field": "priority", "operator": "is", "value": ""}], "any": []},
-             [{"field": "priority", "value": "normal"}]),
+            ("Notify requester and CCs of comment update",
+             {"all": [{"field": "update_type", "operator": "is", "value": "Change"},
+                      {"field": "comment_is_public", "operator": "is", "value": "true"}],
+              "any": []},
+             [{"field": "notification_user", "value": ["requester_and_ccs",
+                                                       "[{{ticket.account}}] Re: "
+                                                       "{{ticket.title}}",
+                                                       "{{ticket.latest_comment_html}}"]}]),
+            ("Route tickets to groups",
+             {"all": [{"field": "update_type", "operator": "is", "value": "Create"},
+                      {"field": "group_id", "operator": "is", "value": ""}], "any": []},
+             [{"field": "group_id", "value": str(self.group_ids[0])}]),
         )):
             tid = ids("rule")
+            self.trigger_refs[title] = tid
             c["triggers"].append({
                 "url": f"{api}/triggers/{tid}.json", "id": tid, "title": title,
                 "active": True, "updated_at": iso(t + DAY), "created_at": iso(t),
-                "default": i < 2, "actions": actions, "conditions": conds,
+                "default": i < 3, "actions": actions, "conditions": conds,
                 "description": None if i else "Sends a receipt", "position": i + 1,
                 "raw_title": title, "category_id": cat_id,
             })
