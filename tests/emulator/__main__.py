@@ -1,0 +1,34 @@
+"""`python -m tests.emulator --port 0 --tickets 2000 --seed 7`: serve until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import dataclasses
+import signal
+import sys
+import threading
+
+from .config import config_from_args
+from .server import Emulator
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Start one account, print its URL as the first stdout line and serve until signalled."""
+    cfg = config_from_args(argv)
+    emu = Emulator(**dataclasses.asdict(cfg))
+    emu.start()
+    print(emu.url, flush=True)
+    done = threading.Event()
+
+    def _stop(signum: int, frame: object) -> None:
+        done.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    while not done.wait(0.5):
+        pass
+    emu.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
