@@ -598,9 +598,11 @@ def test_generation_speed() -> None:
 
 @pytest.mark.slow
 def test_generation_speed_large() -> None:
-    """100k tickets generate in well under a minute."""
+    """Large accounts generate fast (GENERATOR_BENCH_TICKETS=100000 for the full benchmark)."""
+    n = int(os.environ.get("GENERATOR_BENCH_TICKETS", "20000"))
     start = time.perf_counter()
-    ds = generate_account(tickets=100_000)
+    ds = generate_account(tickets=n)
     elapsed = time.perf_counter() - start
-    assert len(ds.collections["tickets"]) == 100_000
-    assert elapsed < 60, f"100k tickets took {elapsed:.2f}s"
+    assert len(ds.collections["tickets"]) == n
+    # ~10 s per 100k tickets on an idle machine; allow 4x for loaded CI runners
+    assert elapsed < 40 * n / 100_000 + 2, f"{n} tickets took {elapsed:.2f}s"

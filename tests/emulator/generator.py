@@ -13,6 +13,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from operator import itemgetter
 
 COLLECTIONS = (
     "users", "organizations", "groups", "group_memberships", "organization_memberships",
@@ -214,7 +215,7 @@ class _Builder:
         aid = ts_id or self.ids("attachment")
         if image is None:
             image = r.random() < 0.5
-        token = "%024x" % r.getrandbits(96)
+        token = f"{r.getrandbits(96):024x}"
         if image:
             ext = r.choice(("png", "jpg"))
             name = f"screenshot_{aid % 100000}.{ext}"
@@ -727,7 +728,7 @@ class _Builder:
                 if not light:
                     self.group_members[g].append(uid)
             self.agents.append(uid)
-        for g, members in self.group_members.items():
+        for members in self.group_members.values():
             if not members:
                 members.append(self.admin_id)
         role_counts: dict[int, int] = {}
@@ -961,6 +962,7 @@ class _Builder:
         next_mevent = ids._next["metric_event"]
         att_every = 9
         html = _html
+        html_cache: dict[str, str] = {}
         meta = self.metadata
         types = ("question", "incident", "problem", "task", None, None, "question")
         priorities = ("low", "normal", "normal", "high", "urgent", None, None)
@@ -1060,8 +1062,9 @@ class _Builder:
                         v = end_users[int(r() * n_end)]
                 elif ft == "checkbox":
                     v = False
-                cfs.append({"id": fid, "value": v})
-                flds.append({"id": fid, "value": v})
+                entry = {"id": fid, "value": v}
+                cfs.append(entry)
+                flds.append(entry)
             if r() < 0.6:
                 tags.append(TOPIC_TAGS[int(r() * 13)])
                 if r() < 0.3:
@@ -1128,12 +1131,14 @@ class _Builder:
             prev_status = "new" if assignee is None else "open"
             first_agent_reply = None
             solved_at = None
-            latest = c_ts
             replies = 0
             latest_iso = c_iso
+            if k > 1:
+                agent_via = {"channel": "web", "source": {"from": {}, "to": {
+                    "name": rname, "address": remail}, "rel": None}}
+                web_via = {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}}
             for j in range(k):
                 ct = times[j]
-                latest = ct
                 latest_iso = ct_iso = iso(ct) if j else c_iso
                 aid = next_audit
                 cid = aid + 128
@@ -1155,16 +1160,16 @@ class _Builder:
                             replies += 1
                             if first_agent_reply is None:
                                 first_agent_reply = ct
-                        cvia = {"channel": "web", "source": {"from": {}, "to": {
-                            "name": rname, "address": remail}, "rel": None}}
+                        cvia = agent_via
                     else:
                         public = True
                         body = "Still not working, sorry. Any other ideas?"
-                        cvia = via if channel == "email" else {
-                            "channel": "web", "source": {"from": {}, "to": {}, "rel": None}}
+                        cvia = via if channel == "email" else web_via
                 attachments = [self.attachment()] if (tid + j) % att_every == 0 else []
                 cmeta = meta(author in agent_set, channel == "api")
-                hb = html(body)
+                hb = html_cache.get(body)
+                if hb is None:
+                    hb = html_cache[body] = html(body)
                 voice = (j == 0 and channel == "voice")
                 comment = {
                     "id": cid, "type": "VoiceComment" if voice else "Comment",
@@ -1391,9 +1396,10 @@ class _Builder:
         ids._next["audit"] = next_audit
         ids._next["metric"] = next_metric
         ids._next["metric_event"] = next_mevent
-        tickets_out.sort(key=lambda t: (t["generated_timestamp"], t["id"]))
+        # stable sorts: rows were produced in ascending id order, so ties stay ordered by id
+        tickets_out.sort(key=itemgetter("generated_timestamp"))
         cols["tickets"] = tickets_out
-        mevents_out.sort(key=lambda m: (m["time"], m["id"]))
+        mevents_out.sort(key=itemgetter("time"))
         cols["tags"] = [{"name": k, "count": v}
                         for k, v in sorted(tag_counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
