@@ -51,6 +51,7 @@ class EmulatorConfig:
 
     # --- jobs ---------------------------------------------------------------------------
     job_delay: float = 0.3  # seconds from queued to completed; 0 completes at once
+    job_polls: int = 0  # >0: advance jobs per status poll instead of by time (deterministic)
     max_jobs: int = 30
     job_retention: float = 86400.0
     job_id_prefix: str = ""  # e.g. "V3-" as seen on newer accounts

@@ -34,6 +34,7 @@ class JobManager:
         self.seq = itertools.count()
         self.work: dict[str, tuple[Work, int, Any]] = {}
         self.created_at: dict[str, float] = {}
+        self.polls: dict[str, int] = {}
         self.due: dict[str, float] = {}
         self.created = 0
         self.max_inflight = 0
@@ -79,7 +80,9 @@ class JobManager:
             self.created_at[jid] = t
             self.max_inflight = max(self.max_inflight, len(ids) + 1)
             delay = max(0.0, self.cfg.job_delay)
-            if delay == 0:
+            if self.cfg.job_polls > 0:
+                self.polls[jid] = 0
+            elif delay == 0:
                 self._finish(jid)
             else:
                 self.due[jid] = t + delay
@@ -98,7 +101,21 @@ class JobManager:
             self.store.delete(JOBS, jid)
             self.created_at.pop(jid, None)
             return None
+        if jid in self.polls:
+            return self._poll(jid)
         return job
+
+    def _poll(self, jid: str) -> dict | None:
+        """Poll-driven mode: the n-th poll moves the job on (halfway: working, last: done)."""
+        with self.lock:
+            seen = self.polls[jid] = self.polls[jid] + 1
+            target = self.cfg.job_polls
+            if seen >= target:
+                self.polls.pop(jid, None)
+                self._finish(jid)
+            elif seen >= (target + 1) // 2:
+                self._working(jid)
+            return self.store.get(JOBS, jid)
 
     def stop(self) -> None:
         """Stop the timer thread."""

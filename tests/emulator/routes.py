@@ -167,7 +167,7 @@ lists(f"{V2}/slas/policies",
                envelope=(("next_page", None), ("previous_page", None)),
                count_in_envelope=True))
 show(f"{V2}/slas/policies/{{id}}", ShowSpec("sla_policies", "sla_policy"))
-lists(f"{V2}/tags", ListSpec("tags", "tags", sorts=("id", "name", "count")))
+lists(f"{V2}/tags", ListSpec("tags", "tags", sorts=("name", "count"), default_sort="name"))
 for _coll, _one in (("macros", "macro"), ("triggers", "trigger"), ("automations", "automation"),
                     ("views", "view")):
     lists(f"{V2}/{_coll}", ListSpec(_coll, _coll, sorts=("id", "created_at", "updated_at",

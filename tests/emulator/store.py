@@ -15,21 +15,24 @@ _ID_BASE = {
     "organizations": 3_600_000_000_001,
 }
 _DEFAULT_ID_BASE = 9_000_000_000_001
+# collections whose rows have no `id`; another field identifies them
+ID_FIELDS = {"tags": "name"}
 
 
 class Collection:
     """One collection: rows in insertion order plus an id index and a change counter."""
 
-    __slots__ = ("name", "rows", "by_id", "pos", "version", "next_id")
+    __slots__ = ("name", "idf", "rows", "by_id", "pos", "version", "next_id")
 
     def __init__(self, name: str, rows: list[dict]):
         self.name = name
+        self.idf = ID_FIELDS.get(name, "id")
         self.rows: list[dict] = list(rows)
         self.by_id: dict[Any, dict] = {}
         self.pos: dict[Any, int] = {}
         for i, row in enumerate(self.rows):
-            self.by_id[row.get("id")] = row
-            self.pos[row.get("id")] = i
+            self.by_id[row.get(self.idf)] = row
+            self.pos[row.get(self.idf)] = i
         self.version = 0
         ints = [k for k in self.by_id if isinstance(k, int)]
         self.next_id = (max(ints) + 1) if ints else _ID_BASE.get(name, _DEFAULT_ID_BASE)
@@ -94,7 +97,7 @@ class Store:
     def row_bytes(self, name: str, obj: dict, variant: Hashable = None,
                   build: Callable[[dict], bytes] | None = None) -> bytes:
         """Cached JSON bytes of a row (or of a derived variant of it)."""
-        key = (name, obj.get("id"), variant)
+        key = (name, obj.get(ID_FIELDS.get(name, "id")), variant)
         data = self._bytes.get(key)
         if data is None:
             data = build(obj) if build else dumps(obj)
@@ -182,7 +185,7 @@ class Store:
         """Add a row; `ts` overrides its export timestamp."""
         with self.lock:
             c = self.col(name)
-            oid = obj.get("id")
+            oid = obj.get(c.idf)
             if oid in c.by_id:
                 return self.replace(name, obj, ts)
             c.pos[oid] = len(c.rows)
@@ -199,7 +202,7 @@ class Store:
         """Swap in a new version of a row (copy-on-write keeps concurrent readers safe)."""
         with self.lock:
             c = self.col(name)
-            oid = obj.get("id")
+            oid = obj.get(c.idf)
             if oid not in c.by_id:
                 return self.insert(name, obj, ts)
             c.rows[c.pos[oid]] = obj
@@ -225,8 +228,8 @@ class Store:
             if oid not in c.by_id:
                 return
             del c.by_id[oid]
-            c.rows = [r for r in c.rows if r.get("id") != oid]
-            c.pos = {r.get("id"): i for i, r in enumerate(c.rows)}
+            c.rows = [r for r in c.rows if r.get(c.idf) != oid]
+            c.pos = {r.get(c.idf): i for i, r in enumerate(c.rows)}
             self.invalidate(name, oid)
             c.version += 1
 
