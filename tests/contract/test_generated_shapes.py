@@ -11,6 +11,8 @@ import calendar
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from collections import Counter, defaultdict
 from functools import cache
@@ -222,6 +224,24 @@ def test_deterministic() -> None:
     assert json.dumps(a.collections, sort_keys=True) == json.dumps(b.collections, sort_keys=True)
     other = generate_account(seed=4, tickets=150, base_url=BASE, anchor=ANCHOR)
     assert other.collections["tickets"] != a.collections["tickets"]
+
+
+def test_deterministic_across_processes() -> None:
+    """Output does not depend on PYTHONHASHSEED (no unordered set/dict iteration leaks)."""
+    code = ("import hashlib, json; from tests.emulator.generator import generate_account; "
+            "d = generate_account(tickets=120); print(hashlib.sha256(json.dumps([d.collections, "
+            "sorted(d.archived_ticket_ids), d.admin_user_id], sort_keys=True).encode())"
+            ".hexdigest())")
+    root = Path(__file__).resolve().parents[2]
+    digests = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed,
+               "PYTHONPATH": os.pathsep.join(filter(None, [str(root),
+                                                           os.environ.get("PYTHONPATH")]))}
+        out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, check=True,
+                             capture_output=True, text=True)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1
 
 
 def test_empty_destination_account() -> None:
@@ -546,7 +566,8 @@ def test_metrics_ratings_and_side_conversations(big_account: Dataset) -> None:
     for m in c["ticket_metrics"]:
         assert set(m["reply_time_in_minutes"]) == {"calendar", "business"}
     events = c["ticket_metric_events"]
-    assert {e["type"] for e in events} >= {"activate", "fulfill", "apply_sla", "update_status"}
+    assert {e["type"] for e in events} >= {"activate", "fulfill", "apply_sla", "update_status",
+                                           "breach", "pause", "measure"}
     for e in events:
         assert e["ticket_id"] in tickets
         if e["type"] == "apply_sla":

@@ -1298,6 +1298,7 @@ class _Builder:
                 sc_ts = c_ts + int(r() * max(1, u_ts - c_ts))
                 sid = str(uuid.UUID(int=rnd.getrandbits(128), version=1))
                 agent_id = assignee or agents[0]
+                other = end_users[int(r() * n_end)]
                 state = "closed" if st in ("solved", "closed") else "open"
                 sides_out.append({
                     "url": f"{api}/tickets/{tid}/side_conversations/{sid}", "id": sid,
@@ -1307,8 +1308,8 @@ class _Builder:
                     "participants": [
                         {"user_id": agent_id, "name": user_name[agent_id],
                          "email": user_email[agent_id]},
-                        {"user_id": None, "name": "Vendor desk",
-                         "email": "vendor@partner.example"}],
+                        {"user_id": other, "name": user_name[other],
+                         "email": user_email[other]}],
                     "external_ids": {}, "created_at": iso(sc_ts),
                     "updated_at": iso(sc_ts + 600 if sc_ts + 600 <= u_ts else sc_ts),
                     "message_added_at": iso(sc_ts), "state_updated_at": iso(sc_ts),
@@ -1380,8 +1381,16 @@ class _Builder:
                                     "instance_id": 1, "type": "fulfill",
                                     "time": iso(first_agent_reply), "deleted": False})
                 me += 5
+            if st in ("pending", "hold"):
+                mevents_out.append({"id": me, "ticket_id": tid, "metric": "requester_wait_time",
+                                    "instance_id": 1, "type": "pause", "time": latest_iso,
+                                    "deleted": False})
+                me += 5
             if solved_at is not None:
                 s_iso = solved_iso
+                mevents_out.append({"id": me, "ticket_id": tid, "metric": "resolution_time",
+                                    "instance_id": 1, "type": "measure", "time": s_iso})
+                me += 5
                 mevents_out.append({"id": me, "ticket_id": tid, "metric": "agent_work_time",
                                     "instance_id": 1, "type": "fulfill", "time": s_iso,
                                     "deleted": False})
