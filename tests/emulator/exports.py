@@ -117,7 +117,7 @@ def time_export(app: App, req: Req, name: str, key: str, serialize: Callable[[di
         start_time=end_time, per_page=given)
     env["end_time"] = end_time
     page = Page(key, [serialize(o) for o in objs], env, ("next_page",), objs=objs)
-    add_sideloads(app, req, page, objs)
+    add_sideloads(app, req, page, objs, embedded=("metric_sets",))
     return page
 
 
@@ -181,7 +181,7 @@ def cursor_export(app: App, req: Req, name: str, key: str, serialize: Callable[[
         "end_of_stream": not more,
     }
     page = Page(key, [serialize(o) for o in objs], env, ("after_url",), objs=objs)
-    add_sideloads(app, req, page, objs)
+    add_sideloads(app, req, page, objs, embedded=("metric_sets",))
     return page
 
 
@@ -274,9 +274,8 @@ def audit_to_event(app: App, audit: dict, full_comments: bool) -> dict:
         etype = ev.get("type") or ev.get("event_type") or "Unknown"
         child: dict[str, Any] = {"id": ev.get("id"), "via": via, "via_reference_id": None}
         if etype == "Comment":
-            comment = ev
-            if "body" not in ev and comments is not None:
-                comment = comments.by_id.get(ev.get("id"), ev)
+            stored = comments.by_id.get(ev.get("id")) if comments is not None else None
+            comment = {**stored, **ev} if stored else ev
             if full_comments:
                 child.update({k: v for k, v in comment.items() if k != "ticket_id"})
                 child.update({"event_type": "Comment", "type": "Comment",
@@ -331,6 +330,10 @@ def ticket_metric_events(app: App, req: Req) -> Page:
     keys, rows = app.store.export_index("ticket_metric_events")
     lo, hi = bisect_left(keys, (start,)), _visible_end(app, keys)
     ordered = Ordered(rows[lo:hi], [sort_key(r, "time") for r in rows[lo:hi]], "time")
-    return cbp_page("ticket_metric_events", ordered, req.query, req.link, ser,
+
+    def link(**params: Any) -> str:
+        return req.link(start_time=start, **params)
+
+    return cbp_page("ticket_metric_events", ordered, req.query, link, ser,
                     max_size=app.cfg.cbp_max_size, order="time",
                     empty=req.flag("empty_page"))

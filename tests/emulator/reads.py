@@ -163,9 +163,12 @@ SIDELOADS: dict[str, tuple[str, tuple[str, ...]]] = {
 }
 
 
-def add_sideloads(app: App, req: Req, page: Page, objs: list[dict]) -> None:
+def add_sideloads(app: App, req: Req, page: Page, objs: list[dict],
+                  embedded: tuple[str, ...] = ()) -> None:
     """Attach `include=` sideloads as top-level arrays (they repeat across pages, as real)."""
     for inc in req.csv("include"):
+        if inc in embedded:
+            continue
         if inc == "metric_sets" and page.key == "tickets":
             by_ticket = app.store.group_by("ticket_metrics", "ticket_id")
             ser = serializer(app, "ticket_metrics")
