@@ -232,7 +232,7 @@ def draft_ticket(app: App, data: dict, *, importing: bool, actor: int) -> Ticket
     if not raw_comments:
         raise ItemInvalid("description", "Description: cannot be blank", "BlankValue")
     public_default = bool(raw_comments[0].get("public", True))
-    author_default = requester if requester > 0 else actor
+    author_default = requester  # -1 stands for the requester this write creates
     for raw in raw_comments:
         c_created = created
         if importing and raw.get("created_at") is not None:
