@@ -65,6 +65,16 @@ class App:
         self.faults_fired: Counter[str] = Counter()
         self.last_rows: dict[str, list[bytes]] = {}
 
+    def prewarm(self) -> None:
+        """Build export indexes and row caches of the big collections before serving."""
+        from .reads import serializer
+
+        for name in ("tickets", "users", "organizations"):
+            self.store.export_index(name)
+            ser = serializer(self, name)
+            for row in self.store.rows(name):
+                ser(row)
+
     # ---- statistics ---------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
         """Request counts per "METHOD /normalized/path", totals, 429s and job figures."""

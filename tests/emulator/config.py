@@ -58,6 +58,7 @@ class EmulatorConfig:
 
     # --- server -------------------------------------------------------------------------
     socket_timeout: float = 120.0  # idle keep-alive connections are dropped after this
+    prewarm: bool = True  # serialise tickets/users/orgs and sort export indexes at start
 
     def __post_init__(self) -> None:
         if isinstance(self.disable, str):

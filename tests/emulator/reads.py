@@ -303,7 +303,6 @@ def _score_matches(row: dict, score: str) -> bool:
     """Zendesk's compound score filters (received_with_comment and so on)."""
     s = row.get("score")
     has_comment = bool(row.get("comment"))
-    base, _, rest = score.partition("_with")
     if score.endswith("_without_comment"):
         base, want = score[: -len("_without_comment")], False
     elif score.endswith("_with_comment"):

@@ -8,6 +8,7 @@ job_failed (results="failed"|"null"), job_killed.
 
 from __future__ import annotations
 
+import gc
 import socket
 import struct
 import threading
@@ -140,7 +141,13 @@ class Emulator:
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         dataset = generate_account(seed=cfg.seed, tickets=cfg.tickets, base_url=self.url,
                                    admin_email=cfg.email, anchor=cfg.anchor, burst=cfg.burst)
+        # The account is a large, long-lived object graph: keep the cyclic GC from walking
+        # it again and again while indexes and row caches are built and requests served.
+        gc.freeze()
         self.app = App(cfg, dataset, self.url)
+        if cfg.prewarm:
+            self.app.prewarm()
+        gc.freeze()
         server.app = self.app
         self._server = server
         self._thread = threading.Thread(target=server.serve_forever, kwargs={
