@@ -92,3 +92,15 @@ def test_cursor_user_export_has_its_own_bucket(emulator_factory):
     assert seen[-1].status_code == 429
     assert "Zendesk-RateLimit-incremental-exports-cursor" in seen[-1].headers
     assert api.get(f"{emu.url}/api/v2/incremental/users?start_time=0").status_code == 200
+
+
+def test_unenforced_buckets_never_report_zero_remaining(emulator_factory):
+    """With limits off, headers never tell a pacing client to wait."""
+    emu = emulator_factory(tickets=5, hold_back=0)
+    api = zendesk_session(emu)
+    for _ in range(12):
+        r = api.get(f"{emu.url}/api/v2/incremental/tickets?start_time=0")
+        assert r.status_code == 200
+    _, remaining, _ = HEADER_RE.fullmatch(
+        r.headers["Zendesk-RateLimit-incremental-exports"]).groups()
+    assert int(remaining) == 5

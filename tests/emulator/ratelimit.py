@@ -44,8 +44,13 @@ class Bucket:
         return True
 
     def remaining(self) -> int:
-        """Requests left in the window as the headers report it."""
-        return max(0, self.total - self.used)
+        """Requests left in the window as the headers report it.
+
+        An unenforced bucket counts down realistically but never below half its total, so
+        clients that pace on the headers do not slow down against a limit that is off.
+        """
+        left = max(0, self.total - self.used)
+        return left if self.limit is not None else max(left, self.total // 2)
 
     def header_value(self, t: float) -> str:
         """`total=N; remaining=M; resets=S` as in Zendesk-RateLimit-* headers."""

@@ -307,6 +307,8 @@ def commit_ticket(app: App, draft: TicketDraft, *, importing: bool, actor: int) 
         tid = store.new_id("tickets")
         t["id"] = tid
         t["url"] = f"{app.base_url}/api/v2/tickets/{tid}.json"
+        if draft.archive:
+            store.archived.add(tid)
         store.insert("tickets", t)
         for n, c in enumerate(draft.comments):
             aid = store.new_id("ticket_audits")
@@ -332,8 +334,6 @@ def commit_ticket(app: App, draft: TicketDraft, *, importing: bool, actor: int) 
         if not importing:
             mid = store.new_id("ticket_metrics")
             store.insert("ticket_metrics", _new_metrics(app, mid, tid, clock))
-        if draft.archive:
-            store.archived.add(tid)
         return store.get("tickets", tid) or t
 
 
