@@ -1,22 +1,130 @@
-"""TapZendesk: configuration and stream discovery."""
+"""TapZendesk: configuration, the process-wide connection, and stream discovery."""
 
 from __future__ import annotations
 
+import typing as t
+from dataclasses import dataclass
+from functools import cached_property
+
+import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
+from singer_sdk.exceptions import ConfigValidationError
+
+from tap_zendesk.api.auth import ZendeskAuth, warn_if_legacy
+from tap_zendesk.api.client import make_governor, make_session
+from tap_zendesk.api.governor import RateLimitGovernor
+from tap_zendesk.api.retry import RetryPolicy
+from tap_zendesk.api.settings import CONNECTION_PROPERTIES, validate_connection_config
+from tap_zendesk.api.urls import base_url
+from tap_zendesk.streams import STREAM_TYPES
+
+if t.TYPE_CHECKING:
+    from tap_zendesk.client import ZendeskStream
+
+
+@dataclass
+class Connection:
+    """Everything every stream shares: one base URL, auth, session, governor and retry policy."""
+
+    base: str
+    auth: ZendeskAuth
+    session: requests.Session
+    governor: RateLimitGovernor
+    policy: RetryPolicy
 
 
 class TapZendesk(Tap):
     """Singer tap for Zendesk Support."""
 
     name = "tap-zendesk"
+    package_name = "tap-zendesk-pair"
+
     config_jsonschema = th.PropertiesList(
-        th.Property("subdomain", th.StringType, description="Zendesk subdomain, e.g. `acme`."),
+        *CONNECTION_PROPERTIES.wrapped.values(),
+        th.Property(
+            "start_date",
+            th.DateTimeType,
+            description=(
+                "Earliest change to extract on the first run (ISO-8601, e.g. "
+                "`2024-01-01T00:00:00Z`). Later runs continue from the state."
+            ),
+        ),
+        th.Property(
+            "page_size",
+            th.IntegerType,
+            default=1000,
+            description="Rows per incremental-export page (1 to 1000; Zendesk's maximum is 1000).",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=5,
+            description=(
+                "Retries per request, counted separately for rate-limit waits (429, 503 with "
+                "Retry-After) and for other transient failures (5xx, resets, timeouts)."
+            ),
+        ),
     ).to_dict()
 
-    def discover_streams(self) -> list:
-        """No streams yet (issue 4 fills them)."""
-        return []
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.config:
+            validate_connection_config(self.config)
+            self._validate_tap_settings()
+
+    def _validate_tap_settings(self) -> None:
+        """Tap-only rules the JSON schema cannot express, with the fix in the message."""
+        errors = []
+        page_size = self.config.get("page_size", 1000)
+        if not isinstance(page_size, int) or not 1 <= page_size <= 1000:
+            errors.append("`page_size` must be between 1 and 1000 (Zendesk's export maximum).")
+        start = self.config.get("start_date")
+        if start:
+            import pendulum
+
+            try:
+                parsed = pendulum.parse(str(start))
+            except (ValueError, pendulum.parsing.exceptions.ParserError):
+                errors.append(
+                    f"`start_date` {start!r} is not ISO-8601; use e.g. 2024-01-01T00:00:00Z."
+                )
+            else:
+                if parsed > pendulum.now("UTC"):
+                    errors.append("`start_date` is in the future: nothing could be exported.")
+        if errors:
+            raise ConfigValidationError("Invalid tap-zendesk settings", errors=errors)
+
+    @cached_property
+    def connection(self) -> Connection:
+        """Built once per process and shared by every stream (and its threads)."""
+        auth = ZendeskAuth(self.config)
+        warn_if_legacy(auth, self.logger)
+        return Connection(
+            base=base_url(self.config),
+            auth=auth,
+            session=make_session(f"tap-zendesk/{self.plugin_version}"),
+            governor=make_governor(self.config, self.logger),
+            policy=RetryPolicy(max_retries=int(self.config.get("max_retries", 5))),
+        )
+
+    @property
+    def streams(self) -> dict[str, ZendeskStream]:  # type: ignore[override]
+        """Streams in STREAM_TYPES order, not the SDK's alphabetical one.
+
+        `sync_all` syncs in this dict's order, and target-zendesk needs users and organizations
+        before tickets, and each ticket's comments before the ticket.
+        """
+        streams = super().streams
+        rank = {cls.name: i for i, cls in enumerate(STREAM_TYPES)}
+        ordered = sorted(streams, key=lambda name: rank.get(name, len(rank)))
+        if list(streams) != ordered:
+            self._streams = {name: streams[name] for name in ordered}
+        return self._streams  # type: ignore[return-value]
+
+    def discover_streams(self) -> list[ZendeskStream]:
+        """Every stream in sync order; discovery makes no API call."""
+        return [stream_class(tap=self) for stream_class in STREAM_TYPES]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,458 @@
+"""ZendeskStream and one base class per pagination family; every stream inherits from one."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import typing as t
+from collections import deque
+from functools import cached_property
+from importlib import resources
+from urllib.parse import urlsplit
+
+import backoff
+import pendulum
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import RetriableAPIError
+from singer_sdk import SchemaDirectory, StreamSchema
+from singer_sdk.singerlib import resolve_schema_references
+
+from tap_zendesk import pagination as zp
+from tap_zendesk.api.client import classify, decode_json
+from tap_zendesk.api.errors import describe_response
+from tap_zendesk.api.retry import RETRIABLE_EXCEPTIONS
+from tap_zendesk.api.urls import check_url
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+    from singer_sdk.pagination import BaseAPIPaginator
+    from singer_sdk.streams.rest import HTTPRequest, PageContext
+
+    from tap_zendesk.tap import Connection
+
+#: Zendesk refuses a start_time within the last minute and holds that minute back (4.4).
+EXPORT_SAFETY_SECONDS = 70
+#: CBP pages hold at most 100 rows (3.1); 101 gets a 400.
+CBP_PAGE_SIZE = 100
+#: How many pages back we remember emitted keys: exports repeat the boundary rows (4.2).
+DEDUPE_PAGES = 3
+PROGRESS_EVERY_SECONDS = 5.0
+
+
+class ZendeskSchemaDirectory(SchemaDirectory):
+    """SchemaDirectory that also resolves our `shared/*.json` `$ref`s (the SDK's does not)."""
+
+    @cached_property
+    def _refs(self) -> dict[str, dict]:
+        """Every shared schema, keyed as the streams' `$ref`s name them."""
+        shared = self.dir_path.joinpath("shared")
+        return {
+            f"shared/{entry.name}": json.loads(entry.read_text(encoding="utf-8"))
+            for entry in shared.iterdir()
+            if entry.name.endswith(".json")
+        }
+
+    def fetch_schema(self, key: str) -> dict:
+        """Load `<key>.json` and inline its `$ref`s."""
+        return resolve_schema_references(super().fetch_schema(key), self._refs)
+
+
+SCHEMAS = ZendeskSchemaDirectory(resources.files("tap_zendesk") / "schemas")
+
+
+class ZendeskStream(RESTStream):
+    """A Zendesk collection; leaves state only what differs: name, path, pagination family."""
+
+    primary_keys: t.ClassVar[tuple[str, ...]] = ("id",)
+    schema = StreamSchema(SCHEMAS)
+    #: Zendesk's collection key in the reply, when it is not the stream name.
+    collection: str | None = None
+    #: Plan-gated products answer 403/404 on accounts without them: skip with a warning (10.6).
+    optional: bool = True
+    #: Query parameters every first request carries.
+    extra_params: t.ClassVar[dict[str, t.Any]] = {}
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._ended_quietly = False
+
+    # -- connection: one per process, shared by all streams ---------------------------------
+    @property
+    def connection(self) -> Connection:
+        """The tap's one connection (session, auth, governor, retry policy)."""
+        return self._tap.connection  # type: ignore[attr-defined]
+
+    @property
+    def url_base(self) -> str:
+        """`api_url` or https://{subdomain}.zendesk.com, for every request (10.3)."""
+        return self.connection.base
+
+    @property
+    def authenticator(self) -> requests.auth.AuthBase:
+        """The shared auth object; its repr hides the credential."""
+        return self.connection.auth
+
+    @property
+    def requests_session(self) -> requests.Session:
+        """One pooled session per process; the SDK would make one per stream."""
+        return self.connection.session
+
+    @property
+    def timeout(self) -> float:
+        """`request_timeout` from config; the SDK default is 300 s."""
+        return float(self.config.get("request_timeout", 30))
+
+    @property
+    def records_key(self) -> str:
+        """Where the rows sit in a reply: Zendesk's collection key."""
+        return self.collection or self.name
+
+    @property
+    def records_jsonpath(self) -> str:
+        """Derived from the collection key."""
+        return f"$.{self.records_key}[*]"
+
+    # -- requests ---------------------------------------------------------------------------
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """First-page parameters; later pages follow Zendesk's own links or cursors."""
+        return dict(self.extra_params)
+
+    def get_http_request(self, *, page: PageContext) -> HTTPRequest:
+        """A URL token (next_page, after_url) replaces the request URL once its host checks out."""
+        request = super().get_http_request(page=page)
+        token = page.next_page_token
+        if isinstance(token, str) and token.startswith(("http://", "https://")):
+            request.url = check_url(token, self.url_base)
+            request.params = {}
+        return request
+
+    def request_decorator(self, func: t.Callable) -> t.Callable:
+        """Pace through the governor, then retry by our policy: Retry-After exactly (10.2)."""
+
+        def paced(prepared_request: requests.PreparedRequest, context: Context | None) -> t.Any:
+            self.connection.governor.acquire(urlsplit(prepared_request.url or "").path)
+            return func(prepared_request, context)
+
+        return backoff.on_exception(
+            self.connection.policy.wait_gen,
+            RETRIABLE_EXCEPTIONS,
+            max_tries=None,
+            jitter=None,
+            on_backoff=self.backoff_handler,
+            logger=None,
+        )(paced)
+
+    def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
+        """One line per retry naming the cause and the wait; no URL query, no headers."""
+        exc = details.get("exception")
+        response = getattr(exc, "response", None)
+        cause = (
+            f"HTTP {response.status_code}"
+            if isinstance(response, requests.Response)
+            else type(exc).__name__
+        )
+        self.logger.warning(
+            "%s: retrying after %s, waiting %.1f s (attempt %d).",
+            self.name,
+            cause,
+            details.get("wait", 0.0),
+            details.get("tries", 0),
+        )
+
+    def validate_response(self, response: requests.Response) -> None:
+        """Feed the governor, classify, and decode the body inside the retried attempt."""
+        self.connection.governor.observe(response, urlsplit(response.url or "").path)
+        if self._ends_quietly(response):
+            setattr(response, zp._BODY_ATTR, {})
+            return
+        classify(response, host=self.url_base, auth=self.connection.auth)
+        setattr(response, zp._BODY_ATTR, decode_json(response))
+
+    def _ends_quietly(self, response: requests.Response) -> bool:
+        """Plan-gated streams (403/404) end with one warning instead of failing the run."""
+        if self.optional and response.status_code in (403, 404):
+            self.logger.warning(
+                "Skipping stream '%s': Zendesk answered %s (%s). The product or add-on is "
+                "probably not enabled on this account, or the user lacks access.",
+                self.name,
+                response.status_code,
+                describe_response(response),
+            )
+            self._ended_quietly = True
+            return True
+        return False
+
+    def response_error_message(self, response: requests.Response) -> str:
+        """Zendesk's reason and the path, without body dumps or header names."""
+        return describe_response(response)
+
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        """Rows from the body decoded in `validate_response` (no second parse, no Decimal)."""
+        rows = zp.body_of(response).get(self.records_key) or ()
+        return rows if isinstance(rows, list) else ()
+
+
+class CursorListStream(ZendeskStream):
+    """Lists with cursor-based pagination (CBP): `page[size]=100`, stop on `meta.has_more`."""
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """CBP paginator."""
+        return zp.CursorPaginator()
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """`page[size]` turns CBP on (without it Zendesk falls back to offset paging)."""
+        params = {**self.extra_params, "page[size]": CBP_PAGE_SIZE}
+        if next_page_token:
+            params["page[after]"] = next_page_token
+        return params
+
+
+class NextPageListStream(ZendeskStream):
+    """Offset-paged or unpaginated lists: follow `next_page` until null."""
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """next_page paginator."""
+        return zp.NextPagePaginator()
+
+
+class LegacyCursorListStream(CursorListStream):
+    """`/ticket_audits`: CBP request, reply keys either `meta`/`links` or top-level `after_url`."""
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """Legacy-cursor paginator."""
+        return zp.LegacyCursorPaginator()
+
+
+class ExportStream(ZendeskStream):
+    """Base of the incremental exports: bookmark after every page, dedupe, progress, catch-up.
+
+    State per stream (never per ticket): the SDK's `replication_key_value` plus our exact resume
+    point, `cursor` (cursor exports) or `start_time` (time exports), written after each page.
+    """
+
+    optional = False
+    replication_key = "updated_at"
+    #: The bookmark key kept in this stream's state.
+    bookmark_key: t.ClassVar[str] = "start_time"
+    #: Fields that make a row unique within a run (Zendesk repeats boundary rows).
+    dedupe_fields: t.ClassVar[tuple[str, ...]] = ("id", "updated_at")
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._recent: deque[set] = deque(maxlen=DEDUPE_PAGES)
+        self._range_start: int | None = None
+        self._position: int | None = None
+        self._emitted = 0
+        self._started = 0.0
+        self._last_progress = 0.0
+
+    @property
+    def per_page(self) -> int:
+        """Export page size (`page_size`, at most 1000)."""
+        return max(1, min(1000, int(self.config.get("page_size", 1000))))
+
+    # -- where to start ---------------------------------------------------------------------
+    def start_epoch(self, context: Context | None) -> int:
+        """Bookmark, else replication_key_value, else start_date; never within the last 70 s."""
+        state = self.get_context_state(context)
+        if state.get("start_time") is not None:
+            start = int(state["start_time"])
+        else:
+            begin = self.get_starting_timestamp(context)
+            start = int(begin.timestamp()) if begin else 0
+        return min(start, int(time.time()) - EXPORT_SAFETY_SECONDS)
+
+    def _ends_quietly(self, response: requests.Response) -> bool:
+        """422 "too recent start_time" means caught up: finish and keep the bookmark (4.4)."""
+        if response.status_code == 422 and "start_time" in (response.text or ""):
+            self.logger.info("%s: Zendesk says nothing is old enough to export yet.", self.name)
+            self._ended_quietly = True
+            return True
+        return False
+
+    # -- rows -------------------------------------------------------------------------------
+    def parse_response(self, response: requests.Response) -> t.Iterable[dict]:
+        """Each (id, updated_at) once per run; repeats of recent pages are dropped."""
+        seen_now: set = set()
+        recent = self._recent
+        fields = self.dedupe_fields
+        for row in self.rows(response):
+            key = tuple(row.get(f) for f in fields)
+            if key in seen_now or any(key in page for page in recent):
+                continue
+            seen_now.add(key)
+            yield row
+        # Runs once the page's last row was written (or at once for an empty page), before the
+        # SDK asks for the next page: the moment to move the bookmark.
+        recent.append(seen_now)
+        self._emitted += len(seen_now)
+        self._page_done(response)
+
+    def rows(self, response: requests.Response) -> t.Iterable[dict]:
+        """The page's rows (children override to flatten)."""
+        return super().parse_response(response)
+
+    # -- after each page --------------------------------------------------------------------
+    def bookmark(self, response: requests.Response, last_page: bool) -> t.Any:
+        """The exact resume point after this page, or None to keep the previous one."""
+        raise NotImplementedError
+
+    def position(self, response: requests.Response) -> int | None:
+        """Epoch seconds the export has reached (for progress lines)."""
+        end_time = zp.body_of(response).get("end_time")
+        return int(end_time) if end_time is not None else None
+
+    def _page_done(self, response: requests.Response) -> None:
+        """Store the resume point and emit STATE now, so a kill after page k resumes at k+1.
+
+        The SDK writes STATE only every 10,000 records; `_write_state_message` is the SDK's
+        own writer (no public hook emits state mid-stream).
+        """
+        if self._ended_quietly:
+            return
+        last_page = not self._paginator.has_more(response)
+        value = self.bookmark(response, last_page)
+        if value is not None:
+            state = self.stream_state
+            if state.get(self.bookmark_key) != value:
+                state[self.bookmark_key] = value
+                self.state_manager.is_flushed = False
+                self._write_state_message()
+        self._progress(response, done=last_page)
+
+    def _progress(self, response: requests.Response, *, done: bool) -> None:
+        """A line every few seconds: position vs now, records, rate, ETA (rate-limit aware)."""
+        now = time.monotonic()
+        position = self.position(response)
+        if position is not None:
+            self._position = position
+        if done:
+            if self._emitted == 0:
+                self.logger.info("%s: nothing new since the last run.", self.name)
+            else:
+                self.logger.info(
+                    "%s: done, %d records in %.1f s.", self.name, self._emitted, now - self._started
+                )
+            return
+        if now - self._last_progress < PROGRESS_EVERY_SECONDS:
+            return
+        self._last_progress = now
+        elapsed = max(1e-6, now - self._started)
+        rate = self._emitted / elapsed
+        end = time.time()
+        start = self._range_start if self._range_start is not None else 0
+        pos = self._position if self._position is not None else start
+        span = max(1.0, end - start)
+        share = min(1.0, max(0.0, (pos - start) / span))
+        eta = elapsed * (1 - share) / share if share > 0 else float("nan")
+        self.logger.info(
+            "%s: at %s (%.1f%% of the range), %d records, %.0f records/s, ETA %s.",
+            self.name,
+            pendulum.from_timestamp(pos).to_iso8601_string() if pos else "start",
+            share * 100,
+            self._emitted,
+            rate,
+            "unknown" if eta != eta else f"{eta / 60:.1f} min",
+        )
+
+    def _new_paginator(self, paginator: zp._ZendeskPaginator) -> zp._ZendeskPaginator:
+        """Remember the paginator: its stop rule tells `_page_done` whether this page is last."""
+        self._paginator = paginator
+        self._started = self._last_progress = time.monotonic()
+        return paginator
+
+
+class CursorExportStream(ExportStream):
+    """Cursor-based incremental export (tickets, users): resume at the exact `after_cursor`."""
+
+    bookmark_key = "cursor"
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """Starts at the stored cursor when there is one."""
+        return self._new_paginator(zp.IncrementalCursorPaginator())
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """`start_time` on the first call only; then `cursor` (never both)."""
+        params: dict[str, t.Any] = {**self.extra_params, "per_page": self.per_page}
+        cursor = next_page_token or self.get_context_state(context).get("cursor")
+        if cursor:
+            params["cursor"] = cursor
+        else:
+            params["start_time"] = self._range_start = self.start_epoch(context)
+        return params
+
+    def bookmark(self, response: requests.Response, last_page: bool) -> t.Any:
+        """`after_cursor`, which Zendesk still sends at end of stream (4.3)."""
+        return zp.body_of(response).get("after_cursor")
+
+    def position(self, response: requests.Response) -> int | None:
+        """The last row's `generated_timestamp` or `updated_at`."""
+        rows = zp.body_of(response).get(self.records_key) or []
+        if not rows:
+            return None
+        last = rows[-1]
+        if last.get("generated_timestamp"):
+            return int(last["generated_timestamp"])
+        stamp = last.get("updated_at")
+        return int(pendulum.parse(stamp).timestamp()) if stamp else None
+
+
+class TimeExportStream(ExportStream):
+    """Time-based incremental export: follow `next_page`, resume at the next `start_time`."""
+
+    def get_new_paginator(self) -> BaseAPIPaginator:
+        """Time-export paginator with the same-second stall guard."""
+        return self._new_paginator(zp.IncrementalTimePaginator(self.per_page, self._on_stall))
+
+    def _on_stall(self, stepped: int) -> None:
+        """Warn: stepping past a stalled second may skip rows Zendesk could not page through."""
+        self.logger.warning(
+            "%s: the export did not move past start_time %d (more rows in one second than a page "
+            "holds); continuing at %d. Rows of that second beyond the page may be missed.",
+            self.name,
+            stepped - 1,
+            stepped,
+        )
+
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """First page only; `next_page` carries everything after it."""
+        self._range_start = self.start_epoch(context)
+        return {**self.extra_params, "start_time": self._range_start, "per_page": self.per_page}
+
+    def bookmark(self, response: requests.Response, last_page: bool) -> t.Any:
+        """The next request's `start_time` mid-export; `end_time + 1` at the end.
+
+        Mid-export the next page starts at `end_time` itself (the rest of that second follows).
+        At the end of the stream every row of the `end_time` second has been returned: Zendesk
+        holds back the last minute, so nothing new can appear in that second; starting the next
+        run one second later keeps it from re-emitting the boundary rows.
+        """
+        if not last_page:
+            return zp.next_start_time(response)
+        end_time = zp.body_of(response).get("end_time")
+        return int(end_time) + 1 if end_time is not None else None
+
+
+def epoch_of(value: t.Any) -> int | None:
+    """ISO-8601 string or epoch number -> epoch seconds."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    return int(pendulum.parse(str(value)).timestamp())
+
+
+__all__ = [
+    "CursorExportStream",
+    "CursorListStream",
+    "ExportStream",
+    "LegacyCursorListStream",
+    "NextPageListStream",
+    "RetriableAPIError",
+    "TimeExportStream",
+    "ZendeskStream",
+]
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
