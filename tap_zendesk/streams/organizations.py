@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from tap_zendesk.client import CursorListStream, TimeExportStream
+from tap_zendesk.custom_fields import TypedObjectFields
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 
-class OrganizationsStream(TimeExportStream):
+class OrganizationsStream(TypedObjectFields, TimeExportStream):
     """Organizations from the time-based export (there is no cursor variant)."""
 
     name = "organizations"
     path = "/api/v2/incremental/organizations.json"
+    fields_container = "organization_fields"
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Type the custom `organization_fields` values."""
+        return self.typed_custom_fields(row)
 
 
 class OrganizationFieldsStream(CursorListStream):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typing as t
 
+from tap_zendesk.custom_fields import TypedTicketFields
 from tap_zendesk.client import (
     CursorExportStream,
     CursorListStream,
@@ -16,7 +17,7 @@ if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
 
-class TicketsStream(CursorExportStream):
+class TicketsStream(TypedTicketFields, CursorExportStream):
     """Every ticket (archived and deleted included) from the cursor-based export."""
 
     name = "tickets"
@@ -33,7 +34,7 @@ class TicketsStream(CursorExportStream):
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Deleted tickets stay in the export with status "deleted": mark them soft-deleted."""
         row["_sdc_deleted_at"] = row.get("updated_at") if row.get("status") == "deleted" else None
-        return row
+        return self.typed_custom_fields(row)
 
 
 class TicketEventsStream(TimeExportStream):

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import typing as t
+
 from tap_zendesk.client import CursorExportStream, CursorListStream
+from tap_zendesk.custom_fields import TypedObjectFields
+
+if t.TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
 
 
-class UsersStream(CursorExportStream):
+class UsersStream(TypedObjectFields, CursorExportStream):
     """Every user (deleted ones with active=false) from the cursor-based export."""
 
     name = "users"
     path = "/api/v2/incremental/users/cursor.json"
+    fields_container = "user_fields"
+
+    def post_process(self, row: dict, context: Context | None = None) -> dict | None:
+        """Type the custom `user_fields` values."""
+        return self.typed_custom_fields(row)
 
 
 class UserFieldsStream(CursorListStream):
