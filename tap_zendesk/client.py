@@ -242,6 +242,8 @@ class ExportStream(ZendeskStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._recent: deque[set] = deque(maxlen=DEDUPE_PAGES)
+        #: The last row of the page being emitted (child streams batch their work per page).
+        self.page_last_row: dict | None = None
         self._range_start: int | None = None
         self._position: int | None = None
         self._emitted = 0
@@ -278,12 +280,18 @@ class ExportStream(ZendeskStream):
         seen_now: set = set()
         recent = self._recent
         fields = self.dedupe_fields
+        held = None  # one row of look-ahead, so the page's last row can be marked as such
         for row in self.rows(response):
             key = tuple(row.get(f) for f in fields)
             if key in seen_now or any(key in page for page in recent):
                 continue
             seen_now.add(key)
-            yield row
+            if held is not None:
+                yield held
+            held = row
+        if held is not None:
+            self.page_last_row = held
+            yield held
         # Runs once the page's last row was written (or at once for an empty page), before the
         # SDK asks for the next page: the moment to move the bookmark.
         recent.append(seen_now)

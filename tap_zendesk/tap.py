@@ -71,6 +71,15 @@ class TapZendesk(Tap):
             ),
         ),
         th.Property(
+            "side_conversations_concurrency",
+            th.IntegerType,
+            default=5,
+            description=(
+                "Requests in flight at once for the per-ticket `side_conversations` stream "
+                "(only when that stream is selected). All requests stay inside the rate limit."
+            ),
+        ),
+        th.Property(
             "max_retries",
             th.IntegerType,
             default=5,
