@@ -17,7 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python -m tests.demo
+	$(BIN)/python -m tests.demo $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q
