@@ -1,1 +1,1 @@
-"""target-zendesk: a Singer target that writes into Zendesk Support, built on the Meltano Singer SDK."""
+"""target-zendesk: a Singer target writing into Zendesk Support, built on the Meltano Singer SDK."""

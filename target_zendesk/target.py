@@ -1,18 +1,332 @@
-"""TargetZendesk: configuration and stream -> sink routing."""
+"""TargetZendesk: configuration, the stream -> sink table, and the drain order between sinks."""
 
 from __future__ import annotations
 
+import sys
+import threading
+import typing as t
+
 from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecReader
+from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
+
+from tap_zendesk.api.errors import FatalSyncError
+from tap_zendesk.api.settings import CONNECTION_PROPERTIES, validate_connection_config
+from target_zendesk.runtime import DEFAULT_REJECTS_PATH, Runtime
+from target_zendesk.sinks import (
+    IgnoredStreamSink,
+    OrganizationUpsertSink,
+    TicketCommentStageSink,
+    TicketImportSink,
+    UserUpsertSink,
+    ZendeskSink,
+    recover,
+)
+
+if t.TYPE_CHECKING:
+    from singer_sdk.sinks import Sink
+
+#: Stream (Zendesk collection key) -> sink. Upstream taps rename streams with `__alias__`.
+SINKS: dict[str, type[ZendeskSink]] = {
+    "organizations": OrganizationUpsertSink,
+    "users": UserUpsertSink,
+    "ticket_comments": TicketCommentStageSink,
+    "tickets": TicketImportSink,
+}
+#: tap-zendesk streams the target knowingly does not write, and why (skipped with a warning).
+IGNORED_STREAMS: dict[str, str] = {
+    **dict.fromkeys(
+        ("ticket_metrics", "ticket_metric_events", "ticket_audits", "ticket_events"),
+        "computed by Zendesk from the imported tickets",
+    ),
+    "satisfaction_ratings": "ratings cannot be imported through the API",
+    "tags": "tags arrive with the tickets, users and organizations",
+    **dict.fromkeys(
+        (
+            "groups",
+            "group_memberships",
+            "brands",
+            "ticket_fields",
+            "ticket_forms",
+            "user_fields",
+            "organization_fields",
+            "custom_statuses",
+            "custom_roles",
+            "organization_memberships",
+            "user_identities",
+        ),
+        "account settings are not migrated yet",
+    ),
+    **dict.fromkeys(
+        ("macros", "triggers", "automations", "views", "sla_policies", "schedules"),
+        "business rules are not migrated",
+    ),
+    **dict.fromkeys(
+        ("categories", "sections", "articles", "topics", "posts"),
+        "Help Center content is not migrated",
+    ),
+    "side_conversations": "side conversations cannot be imported",
+}
+#: Ids of source-account objects that are not mapped yet (groups, brands, forms, statuses):
+#: sent as they are, they would point at the wrong destination object, or at none.
+DEFAULT_DROP_FIELDS = ("group_id", "brand_id", "ticket_form_id", "custom_status_id")
+
+
+class UnsupportedStreamError(FatalSyncError):
+    """Raised for a stream the target has no sink for (and does not knowingly skip)."""
+
+
+class RejectedRecordsError(FatalSyncError):
+    """Raised at the very end when `fail_on_rejects` is on and records were rejected."""
+
+
+class StdinBytesReader(MsgSpecReader):
+    """msgspec reader fed raw bytes from stdin: no text decoding per line, msgspec reads UTF-8."""
+
+    @property
+    def default_input(self) -> t.IO[t.Any]:  # type: ignore[override]
+        """Read standard input as bytes (an `--input` file still arrives as text and works)."""
+        return sys.stdin.buffer
 
 
 class TargetZendesk(Target):
-    """Singer target for Zendesk Support."""
+    """Singer target for Zendesk Support: imports tickets with comments, upserts users and orgs."""
 
     name = "target-zendesk"
+    package_name = "tap-zendesk-pair"
+    message_reader_class = StdinBytesReader
+    # No VALIDATE_RECORDS: the sinks check each record themselves and reject it with the field.
+    capabilities: t.ClassVar[list] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.STREAM_MAPS,
+        PluginCapabilities.FLATTENING,
+        PluginCapabilities.STRUCTURED_LOGGING,
+    ]
+
     config_jsonschema = th.PropertiesList(
-        th.Property("subdomain", th.StringType, description="Zendesk subdomain, e.g. `acme`."),
+        *CONNECTION_PROPERTIES.wrapped.values(),
+        th.Property(
+            "batch_size",
+            th.IntegerType,
+            default=100,
+            description="Records per bulk call, 1 to 100 (Zendesk's maximum per call is 100).",
+        ),
+        th.Property(
+            "max_retries",
+            th.IntegerType,
+            default=3,
+            description=(
+                "Retries per request after a 429 or a 503 with Retry-After (waiting Retry-After), "
+                "and separately after 5xx or network errors; then the run stops with an error."
+            ),
+        ),
+        th.Property(
+            "max_jobs_in_flight",
+            th.IntegerType,
+            default=5,
+            description=(
+                "Most of this target's bulk jobs queued or running at once, 1 to 30 (Zendesk "
+                "allows 30 per account, shared with every other integration)."
+            ),
+        ),
+        th.Property(
+            "job_timeout",
+            th.NumberType,
+            default=900,
+            description=(
+                "Seconds a bulk job may stay queued or running before the run stops; the journal "
+                "keeps the job and the next run picks it up."
+            ),
+        ),
+        th.Property(
+            "archive_immediately",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Import closed tickets straight into the archive (Zendesk's "
+                "`archive_immediately`, meant for large historical loads)."
+            ),
+        ),
+        th.Property(
+            "rejects_path",
+            th.StringType,
+            default=DEFAULT_REJECTS_PATH,
+            description=(
+                "JSON Lines file that receives every rejected record: stream, source key, "
+                "Zendesk's error and details. Appended to, one line per record."
+            ),
+        ),
+        th.Property(
+            "journal_path",
+            th.StringType,
+            description=(
+                "SQLite file where the target keeps its id map, staged comments and submitted "
+                "jobs, so a rerun creates no duplicates. Default: "
+                "`.target-zendesk/<zendesk host>.sqlite` in the working directory."
+            ),
+        ),
+        th.Property(
+            "fail_on_rejects",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Exit non-zero when any record was rejected (after everything else is written "
+                "and STATE is emitted)."
+            ),
+        ),
+        th.Property(
+            "external_id_prefix",
+            th.StringType,
+            default="",
+            description=(
+                "Prefix for the `external_id` the target gives records that have none (their "
+                "source id): e.g. `acme-` keeps ids of several merged accounts apart."
+            ),
+        ),
+        th.Property(
+            "drop_fields",
+            th.ArrayType(th.StringType),
+            default=list(DEFAULT_DROP_FIELDS),
+            description=(
+                "Fields removed from every record before writing. Default: ids of groups, brands, "
+                "ticket forms and custom statuses, which belong to the source account and are "
+                "not mapped yet. Set `[]` when those ids are valid in the destination."
+            ),
+        ),
+        th.Property(
+            "json_fields",
+            th.ArrayType(th.StringType),
+            default=[],
+            description=(
+                "Fields whose text holds JSON to parse into an object, as `stream.field` (e.g. "
+                "`tickets.requester`) or `field` for every stream. Text that starts with `{` or "
+                "`[` in a field Zendesk expects as an object or array is parsed anyway."
+            ),
+        ),
+        th.Property(
+            "max_comment_bytes",
+            th.IntegerType,
+            default=65536,
+            description=(
+                "Largest comment body in bytes; a ticket with a larger one is rejected, because "
+                "Zendesk cuts bodies over about 64 KB without an error. 0 turns the check off."
+            ),
+        ),
     ).to_dict()
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.config:
+            self._validate_target_settings()
+        # Sinks depend on each other (tickets need user and organization ids) and each drain
+        # already keeps `max_jobs_in_flight` jobs busy, so draining in threads adds only races.
+        self.max_parallelism = 1
+        self._runtime: Runtime | None = None
+        self._runtime_lock = threading.Lock()
+
+    def _validate_target_settings(self) -> None:
+        """Check connection rules and the target's ranges; report all at once with the fix."""
+        errors: list[str] = []
+        try:
+            validate_connection_config(self.config)
+        except ConfigValidationError as exc:
+            errors += exc.errors
+        config = self.config
+        ranges = {
+            "batch_size": (1, 100, "Zendesk takes at most 100 records per bulk call"),
+            "max_jobs_in_flight": (1, 30, "Zendesk queues at most 30 jobs per account"),
+            "max_retries": (0, 100, "use a small number such as 3"),
+            "max_comment_bytes": (0, 10**9, "0 turns the check off"),
+        }
+        for key, (low, high, why) in ranges.items():
+            value = config.get(key)
+            if value is not None and (not isinstance(value, int) or not low <= value <= high):
+                errors.append(f"`{key}` must be an integer from {low} to {high} ({why}).")
+        timeout = config.get("job_timeout", 900)
+        if not isinstance(timeout, (int, float)) or timeout <= 0:
+            errors.append("`job_timeout` must be a positive number of seconds, e.g. 900.")
+        for entry in config.get("json_fields") or ():
+            stream, _, field = str(entry).rpartition(".")
+            if not field or (stream and stream not in SINKS):
+                errors.append(
+                    f"`json_fields` entry {entry!r} must be `field` or `stream.field` with a "
+                    f"stream among {', '.join(SINKS)}."
+                )
+        if errors:
+            raise ConfigValidationError("Invalid target-zendesk settings", errors=errors)
+
+    # -- routing ---------------------------------------------------------------------------
+    def get_sink_class(self, stream_name: str) -> type[Sink]:
+        """Route a Zendesk collection key to its sink; an unknown stream stops with the list."""
+        sink = SINKS.get(stream_name)
+        if sink is not None:
+            return sink
+        if stream_name in IGNORED_STREAMS:
+            return IgnoredStreamSink
+        msg = (
+            f"target-zendesk cannot write stream '{stream_name}'. It writes: "
+            f"{', '.join(SINKS)}; it skips these tap-zendesk streams with a warning: "
+            f"{', '.join(sorted(IGNORED_STREAMS))}. If the stream holds one of the written "
+            "objects, rename it with a stream map (`__alias__`); otherwise deselect it."
+        )
+        raise UnsupportedStreamError(msg)
+
+    def get_sink(
+        self,
+        stream_name: str,
+        *,
+        record: dict | None = None,
+        schema: dict | None = None,
+        key_properties: t.Sequence[str] | None = None,
+    ) -> Sink:
+        """Keep one sink per stream: ours ignore schemas; a second would break the drain order."""
+        if schema is not None and self.sink_exists(stream_name):
+            return super().get_sink(stream_name, record=record)
+        return super().get_sink(
+            stream_name, record=record, schema=schema, key_properties=key_properties
+        )
+
+    def drain_first(self, stream_names: t.Iterable[str]) -> None:
+        """Drain the sinks whose ids a batch is about to use (users before their tickets)."""
+        for name in stream_names:
+            if self.sink_exists(name):
+                self.drain_one(self.get_sink(name))
+
+    # -- the run ---------------------------------------------------------------------------
+    @property
+    def runtime(self) -> Runtime:
+        """Return client, journal, id map and jobs; made on the first sink (never for --about)."""
+        with self._runtime_lock:
+            if self._runtime is None:
+                runtime = Runtime(self.config, self.logger)
+                recover(runtime)
+                self._runtime = runtime
+            return self._runtime
+
+    def process_endofpipe(self) -> None:
+        """Drain (waiting tickets too), write STATE, then log the summary; fail_on_rejects last."""
+        runtime = self._runtime
+        if (
+            runtime is not None
+            and not self.sink_exists("tickets")
+            and runtime.journal.deferred_count()
+        ):
+            self.add_sink("tickets", {"type": "object", "properties": {}}, ["id"])
+        try:
+            super().process_endofpipe()
+        finally:
+            if runtime is not None:
+                for line in runtime.summary():
+                    self.logger.info("Summary: %s", line)
+                runtime.close()
+        if runtime is not None and runtime.rejects.count and self.config.get("fail_on_rejects"):
+            msg = (
+                f"{runtime.rejects.count} records were rejected (see {runtime.rejects.path}); "
+                "failing because `fail_on_rejects` is on. Everything else was written."
+            )
+            raise RejectedRecordsError(msg)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,715 @@
+"""One BatchSink per Zendesk object and write; a batch ends only when Zendesk confirmed it.
+
+`process_batch` returns when every job of the batch is final, because the SDK writes STATE right
+after the drain (target_base.py `drain_all`). Records Zendesk refuses go to the rejects file.
+"""
+
+from __future__ import annotations
+
+import typing as t
+
+from singer_sdk.sinks import BatchSink
+
+from target_zendesk.jobs import Batch, Item, ItemResult
+from target_zendesk.journal import DELETED, JournalBatch
+from target_zendesk.payloads import (
+    RecordError,
+    comment_order,
+    decode,
+    digest,
+    encode,
+    id_key,
+    organization_payload,
+    parse_structured,
+    source_key,
+    staged_comment,
+    ticket_payload,
+    user_payload,
+)
+
+if t.TYPE_CHECKING:
+    from singer_sdk.target_base import Target
+
+    from target_zendesk.runtime import Runtime
+
+#: Drains per job-queue round: a drain submits `batch_size * max_jobs_in_flight * DRAIN_ROUNDS`
+#: records, so the final wait for the slowest job is paid once per several rounds.
+DRAIN_ROUNDS = 4
+#: A schema the SDK can check records against at no cost: the sinks check what Zendesk needs.
+PERMISSIVE_SCHEMA: dict[str, t.Any] = {
+    "type": "object",
+    "properties": {},
+    "additionalProperties": True,
+}
+
+
+class RecordBuffer(list):  # type: ignore[type-arg]
+    """The records of one batch; short repr, since the SDK logs the batch context at DEBUG."""
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} records>"
+
+
+class ZendeskSink(BatchSink):
+    """What every sink shares: batch size, checks of our own, one `write` per drained batch."""
+
+    #: Streams whose sinks must be drained before this one (their ids are referenced here).
+    depends_on: tuple[str, ...] = ()
+    #: Whether this stream's first record tells the input order (comments before tickets?).
+    tells_order = False
+
+    def __init__(
+        self,
+        target: Target,
+        stream_name: str,
+        schema: dict,
+        key_properties: t.Sequence[str] | None,
+    ) -> None:
+        self.target = target
+        self._seen = False
+        super().__init__(target, stream_name, schema, key_properties)
+
+    @property
+    def runtime(self) -> Runtime:
+        """Return the services of this run (created by the target on first use)."""
+        return self.target.runtime  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def max_size(self) -> int:
+        """Use `batch_size` x jobs in flight x rounds, so a drain keeps Zendesk's queue busy."""
+        config = self.config
+        size = int(config.get("batch_size", 100)) * int(config.get("max_jobs_in_flight", 5))
+        size *= DRAIN_ROUNDS
+        rows = self.batch_size_rows
+        return min(size, rows) if rows else size
+
+    @property
+    def key_properties(self) -> t.Sequence[str]:
+        """Check keys per record in `write`: a record without one is rejected, not fatal."""
+        return ()
+
+    def get_validator(self) -> None:  # type: ignore[override]
+        """Skip per-record JSON-schema validation: `write` checks what Zendesk needs."""
+        return None
+
+    def setup(self) -> None:
+        """Skip the SDK's per-record date parsing (we send Zendesk its own ISO text back)."""
+        super().setup()
+        self.schema = PERMISSIVE_SCHEMA
+        _ = self.runtime
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Collect the record (in a buffer whose repr never prints records)."""
+        records = context.get("records")
+        if records is None:
+            records = context["records"] = RecordBuffer()
+            if self.tells_order and not self._seen:
+                self._seen = True
+                self.runtime.saw_first(self.stream_name)
+        records.append(record)
+
+    def process_batch(self, context: dict) -> None:
+        """Write the batch; returns when every record is confirmed, rejected or staged."""
+        records = context.get("records") or []
+        if records:
+            self.runtime.counters.add(self.stream_name, "read", len(records))
+            self.write(list(records))
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Write records to Zendesk (one sink per operation)."""
+        raise NotImplementedError
+
+    # -- shared helpers --------------------------------------------------------------------
+    def prepare(self, record: dict[str, t.Any]) -> str | None:
+        """Parse JSON-text fields and return the record's key; a bad record is rejected (None)."""
+        key = None
+        try:
+            parse_structured(record, self.stream_name, self.runtime.options)
+            key = source_key(record, self.stream_name)
+        except RecordError as exc:
+            self.runtime.reject_record(self.stream_name, record, key, exc)
+            return None
+        return key
+
+    def chunks(self, items: list[Item], operation: str, **extra: t.Any) -> list[Batch]:
+        """Cut items into batches of at most `batch_size` (Zendesk takes 100 per bulk call)."""
+        size = self.runtime.batch_size
+        params = extra.pop("params", None)
+        attempt = extra.pop("attempt", 1)
+        return [
+            Batch(
+                self.stream_name,
+                operation,
+                items[i : i + size],
+                params=params,
+                attempt=attempt,
+                extra=extra,
+            )
+            for i in range(0, len(items), size)
+        ]
+
+    def rejected(self, batch: Batch, items: list[Item], error: str, details: str) -> None:
+        """Reject every record of a batch Zendesk refused as a whole."""
+        for item in items:
+            self.runtime.reject(
+                self.stream_name,
+                item.key,
+                error,
+                details,
+                external_id=item.external_id,
+                email=item.email,
+                job_id=batch.job_id,
+            )
+
+    def reject_item(self, batch: Batch, item: Item, result: ItemResult) -> None:
+        """Reject one record a job reported as failed, with Zendesk's error and details."""
+        self.runtime.reject(
+            self.stream_name,
+            item.key,
+            result.error or "Failed",
+            result.details or "Zendesk gave no details",
+            external_id=item.external_id,
+            email=item.email,
+            job_id=batch.job_id,
+        )
+
+    def reconcile(self, batch: Batch) -> list[ItemResult | None]:
+        """Look nothing up by default, so everything is sent again."""
+        return [None] * len(batch.items)
+
+    def rebatch(self, batch: Batch, items: list[Item]) -> list[Batch]:
+        """Send items again, one attempt later."""
+        return self.chunks(items, batch.operation, params=batch.params, attempt=batch.attempt + 1)
+
+
+class Refs:
+    """Destination ids of every user, organization and ticket one batch refers to."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        users: t.AbstractSet[str] = frozenset(),
+        organizations: t.AbstractSet[str] = frozenset(),
+        tickets: t.AbstractSet[str] = frozenset(),
+    ) -> None:
+        self.runtime = runtime
+        self.prefix = runtime.options.external_id_prefix
+        self.users = self._load("users", users)
+        self.organizations = self._load("organizations", organizations)
+        self.tickets = runtime.ids.lookup("tickets", list(tickets)) if tickets else {}
+        self.dropped = 0
+
+    def _load(
+        self, kind: str, keys: t.AbstractSet[str]
+    ) -> dict[str, tuple[int | None, str | None]]:
+        """Journal first; ids it does not know are looked for in Zendesk by external_id."""
+        if not keys:
+            return {}
+        known = self.runtime.ids.lookup(kind, list(keys))
+        missing = {k for k in keys if k not in known}
+        if missing:
+            known.update(self.runtime.resolve_missing(kind, missing))
+        return known
+
+    def _dest(
+        self,
+        kind: str,
+        table: dict[str, tuple[int | None, str | None]],
+        value: t.Any,
+        where: str,
+    ) -> int | None:
+        """Destination id, None for an object deleted in the source; unknown -> RecordError."""
+        key = id_key(value, where)
+        entry = table.get(key)
+        noun = "user" if kind == "users" else "organization"
+        if entry is None:
+            raise RecordError(
+                f"`{where}` {key}: no {noun} with this id came in the `{kind}` stream (now or in "
+                f"an earlier run) and Zendesk has none with external_id `{self.prefix}{key}`; "
+                f"send the {noun} first",
+                field=where,
+                code="UnresolvedReference",
+            )
+        dest, mark = entry
+        if dest is None and mark == DELETED:
+            return None
+        return dest
+
+    def user(self, source_id: t.Any, where: str) -> int:
+        """Resolve a user reference; a user deleted in the source cannot own anything."""
+        dest = self._dest("users", self.users, source_id, where)
+        if dest is None:
+            raise RecordError(
+                f"`{where}` {id_key(source_id, where)}: the user was deleted in the source "
+                "(active: false), and deleted users are not created in Zendesk",
+                field=where,
+                code="UnresolvedReference",
+            )
+        return dest
+
+    def organization(self, source_id: t.Any, where: str) -> int | None:
+        """Resolve an organization reference; one deleted in the source is dropped (counted)."""
+        dest = self._dest("organizations", self.organizations, source_id, where)
+        if dest is None:
+            self.dropped += 1
+        return dest
+
+    def ticket(self, source_id: t.Any) -> int | None:
+        """Resolve an imported ticket (problem_id, follow-up source); else None (link dropped)."""
+        try:
+            entry = self.tickets.get(id_key(source_id, "ticket"))
+        except RecordError:
+            return None
+        return entry[0] if entry else None
+
+
+def _user_keys(values: t.Iterable[t.Any]) -> set[str]:
+    """Collect keys of references; bad values are reported later, where the field is known."""
+    out = set()
+    for value in values:
+        if value is not None:
+            try:
+                out.add(id_key(value, "id"))
+            except RecordError:
+                pass
+    return out
+
+
+class OrganizationUpsertSink(ZendeskSink):
+    """`organizations`: upsert by external_id (show_many), create_many + batch update_many."""
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Skip deleted and unchanged organizations; send the rest as create or update jobs."""
+        rt = self.runtime
+        items: dict[str, Item] = {}
+        deleted: list[str] = []
+        for record in records:
+            key = self.prepare(record)
+            if key is None:
+                continue
+            if record.get("deleted_at"):
+                deleted.append(key)
+                continue
+            try:
+                payload = organization_payload(record, key, rt.options)
+            except RecordError as exc:
+                rt.reject_record(self.stream_name, record, key, exc)
+                continue
+            items[key] = Item(
+                key, payload, external_id=payload["external_id"], digest=digest(payload)
+            )
+        self.skip_deleted(deleted)
+        known = rt.ids.lookup(self.stream_name, list(items))
+        todo = []
+        for key, item in items.items():
+            dest, old = known.get(key, (None, None))
+            if dest is not None and old == item.digest:
+                rt.counters.add(self.stream_name, "unchanged")
+                continue
+            item.dest_id = dest
+            todo.append(item)
+        rt.jobs.run(self.split(todo), self)
+
+    def skip_deleted(self, keys: list[str]) -> None:
+        """Skip organizations deleted in the source; remember them so references are dropped."""
+        if not keys:
+            return
+        rt = self.runtime
+        rt.counters.add(self.stream_name, "skipped", len(keys))
+        rt.counters.reason(self.stream_name, "deleted in the source (deleted_at set)", len(keys))
+        known = rt.ids.lookup(self.stream_name, keys)
+        rt.ids.mark_deleted(self.stream_name, [k for k in keys if known.get(k, (None,))[0] is None])
+
+    def split(self, items: list[Item], attempt: int = 1) -> list[Batch]:
+        """Existing organizations (id map, else external_id in Zendesk) update; the rest create."""
+        lookup = [i.external_id for i in items if i.dest_id is None and i.external_id]
+        found = self.runtime.find_by_external_id(self.stream_name, lookup) if lookup else {}
+        creates, updates = [], []
+        for item in items:
+            if item.dest_id is None and item.external_id:
+                item.dest_id = found.get(item.external_id.lower())
+            if item.dest_id is None:
+                creates.append(item)
+            else:
+                item.payload = {**(item.payload or {}), "id": item.dest_id}
+                updates.append(item)
+        return [
+            *self.chunks(creates, "organizations.create", attempt=attempt),
+            *self.chunks(updates, "organizations.update", attempt=attempt),
+        ]
+
+    def written(self, batch: Batch, pairs: list[tuple[Item, ItemResult]]) -> None:
+        """Remember destination ids; count created/updated; reject failed items."""
+        rows = []
+        for item, result in pairs:
+            dest = result.dest_id or item.dest_id
+            if result.ok and dest is not None:
+                rows.append((item.key, dest, item.digest))
+                updated = batch.operation == "organizations.update" or result.action == "updated"
+                self.runtime.counters.add(self.stream_name, "updated" if updated else "created")
+            else:
+                self.reject_item(batch, item, result)
+        self.runtime.ids.put(self.stream_name, rows)
+
+    def rebatch(self, batch: Batch, items: list[Item]) -> list[Batch]:
+        """Split again: an organization a lost job did create is now an update."""
+        for item in items:
+            if batch.operation == "organizations.create":
+                item.dest_id = None
+            elif item.payload is not None:
+                item.payload = {k: v for k, v in item.payload.items() if k != "id"}
+        return self.split(items, attempt=batch.attempt + 1)
+
+
+class UserUpsertSink(ZendeskSink):
+    """`users`: `create_or_update_many` (by external_id, then email); deleted ones skipped."""
+
+    depends_on = ("organizations",)
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Map organization ids, skip deleted and unchanged users, upsert the rest."""
+        rt = self.runtime
+        self.target.drain_first(self.depends_on)  # type: ignore[attr-defined]
+        kept: list[tuple[str, dict[str, t.Any]]] = []
+        deleted: list[str] = []
+        for record in records:
+            key = self.prepare(record)
+            if key is None:
+                continue
+            if record.get("active") is False:
+                deleted.append(key)
+            else:
+                kept.append((key, record))
+        if deleted:
+            rt.counters.add(self.stream_name, "skipped", len(deleted))
+            rt.counters.reason(
+                self.stream_name, "deleted in the source (active: false)", len(deleted)
+            )
+            known = rt.ids.lookup(self.stream_name, deleted)
+            rt.ids.mark_deleted(
+                self.stream_name, [k for k in deleted if known.get(k, (None,))[0] is None]
+            )
+        refs = Refs(rt, organizations=_user_keys(r.get("organization_id") for _, r in kept))
+        items: dict[str, Item] = {}
+        for key, record in kept:
+            try:
+                payload = user_payload(record, key, refs, rt.options)
+            except RecordError as exc:
+                rt.reject_record(self.stream_name, record, key, exc)
+                continue
+            items[key] = Item(
+                key,
+                payload,
+                external_id=payload.get("external_id"),
+                email=payload.get("email"),
+                digest=digest(payload),
+            )
+        rt.counters.add(self.stream_name, "organization links dropped", refs.dropped)
+        known = rt.ids.lookup(self.stream_name, list(items))
+        todo = []
+        for key, item in items.items():
+            dest, old = known.get(key, (None, None))
+            if dest is not None and old == item.digest:
+                rt.counters.add(self.stream_name, "unchanged")
+            else:
+                todo.append(item)
+        rt.jobs.run(self.chunks(todo, "users.upsert"), self)
+
+    def written(self, batch: Batch, pairs: list[tuple[Item, ItemResult]]) -> None:
+        """Remember destination ids; count created/updated; reject failed items."""
+        rows = []
+        for item, result in pairs:
+            if result.ok and result.dest_id is not None:
+                rows.append((item.key, result.dest_id, item.digest))
+                self.runtime.counters.add(self.stream_name, result.action)
+            else:
+                self.reject_item(batch, item, result)
+        self.runtime.ids.put(self.stream_name, rows)
+
+
+class TicketCommentStageSink(ZendeskSink):
+    """`ticket_comments`: staged on disk (journal) until their ticket is imported with them."""
+
+    tells_order = True
+
+    @property
+    def max_size(self) -> int:
+        """Staging is local: large batches make fewer, bigger SQLite transactions."""
+        rows = self.batch_size_rows
+        return min(5000, rows) if rows else 5000
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Stage each comment under its ticket; comments of imported tickets are skipped."""
+        rt = self.runtime
+        rows: list[tuple[str, str, str, bytes]] = []
+        for record in records:
+            key = None
+            try:
+                parse_structured(record, self.stream_name, rt.options)
+                ticket_key, key, created_at, payload = staged_comment(record)
+            except RecordError as exc:
+                rt.reject_record(self.stream_name, record, key, exc)
+                continue
+            rows.append((ticket_key, key, created_at, encode(payload)))
+        imported = rt.ids.imported("tickets", list({r[0] for r in rows}))
+        if imported:
+            before = len(rows)
+            rows = [r for r in rows if r[0] not in imported]
+            rt.counters.add(self.stream_name, "skipped", before - len(rows))
+            rt.counters.reason(
+                self.stream_name, "its ticket was imported before", before - len(rows)
+            )
+        rt.journal.stage_comments(rows)
+        rt.counters.add(self.stream_name, "staged", len(rows))
+
+
+class TicketImportSink(ZendeskSink):
+    """`tickets`: `imports/tickets/create_many` with their staged comments, owners mapped."""
+
+    depends_on = ("organizations", "users", "ticket_comments")
+    tells_order = True
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Import now if comments came first (tap-zendesk's order), else park until the end."""
+        rt = self.runtime
+        self.target.drain_first(self.depends_on)  # type: ignore[attr-defined]
+        if rt.comments_first:
+            self.import_records(records)
+            return
+        rows = []
+        for record in records:
+            key = self.prepare(record)
+            if key is not None:
+                rows.append((key, encode(record)))
+        rt.journal.defer_tickets(rows)
+        rt.counters.add(self.stream_name, "waiting for comments", len(rows))
+
+    def clean_up(self) -> None:
+        """End of input: import the tickets that were waiting for their comments."""
+        rt = self.runtime
+        page_size = self.max_size
+        while True:
+            page = rt.journal.deferred_page(page_size)
+            if not page:
+                break
+            self.import_records([decode(blob) for _, blob in page])
+            rt.journal.drop_deferred([key for key, _ in page])
+        super().clean_up()
+
+    def import_records(self, records: list[dict[str, t.Any]]) -> None:
+        """Skip deleted and already imported tickets, attach comments, map owners, import."""
+        rt = self.runtime
+        kept: dict[str, dict[str, t.Any]] = {}
+        deleted: list[str] = []
+        for record in records:
+            key = self.prepare(record)
+            if key is None:
+                continue
+            if record.get("status") == "deleted":
+                deleted.append(key)
+                continue
+            kept[key] = record  # the last version of a repeated ticket wins
+        if deleted:
+            rt.counters.add(self.stream_name, "skipped", len(deleted))
+            rt.counters.reason(
+                self.stream_name, "deleted in the source (status: deleted)", len(deleted)
+            )
+            dropped = rt.journal.drop_comments(deleted)
+            rt.counters.add("ticket_comments", "skipped", dropped)
+            rt.counters.reason("ticket_comments", "its ticket was deleted in the source", dropped)
+        done = rt.ids.imported(self.stream_name, list(kept))
+        if done:
+            rt.counters.add(self.stream_name, "skipped", len(done))
+            rt.counters.reason(self.stream_name, "imported before (external_id exists)", len(done))
+        keys = [k for k in kept if k not in done]
+        staged = rt.journal.comments_for(keys)
+        threads = {
+            k: [decode(p) for *_, p in sorted(staged.get(k, ()), key=comment_order)] for k in keys
+        }
+        refs = self.refs_for([kept[k] for k in keys], threads)
+        items = []
+        for key in keys:
+            record = kept[key]
+            try:
+                payload = ticket_payload(record, key, threads[key], refs, rt.options)
+            except RecordError as exc:
+                rt.reject_record(self.stream_name, record, key, exc)
+                continue
+            items.append(
+                Item(
+                    key,
+                    payload,
+                    external_id=payload["external_id"],
+                    status=payload.get("status"),
+                )
+            )
+        rt.counters.add(self.stream_name, "organization links dropped", refs.dropped)
+        params = {"archive_immediately": "true"} if rt.archive_immediately else None
+        rt.jobs.run(self.chunks(items, "tickets.import", params=params), self)
+
+    def refs_for(
+        self, records: list[dict[str, t.Any]], threads: dict[str, list[dict[str, t.Any]]]
+    ) -> Refs:
+        """Resolve every id the batch refers to in a few queries (not one per field)."""
+        users: list[t.Any] = []
+        orgs: list[t.Any] = []
+        tickets: list[t.Any] = []
+        for record in records:
+            users += (record.get("requester_id"), record.get("submitter_id"))
+            users.append(record.get("assignee_id"))
+            for name in ("collaborator_ids", "follower_ids", "email_cc_ids"):
+                if isinstance(record.get(name), list):
+                    users += record[name]
+            if isinstance(record.get("comments"), list):
+                users += [c.get("author_id") for c in record["comments"] if isinstance(c, dict)]
+            orgs.append(record.get("organization_id"))
+            tickets += (record.get("problem_id"), record.get("via_followup_source_id"))
+        for thread in threads.values():
+            users += [c.get("author_id") for c in thread]
+        return Refs(self.runtime, _user_keys(users), _user_keys(orgs), _user_keys(tickets))
+
+    def written(self, batch: Batch, pairs: list[tuple[Item, ItemResult]]) -> None:
+        """Remember imported tickets (a rerun skips them); reject failed items."""
+        rt = self.runtime
+        rows = []
+        comments = 0
+        for item, result in pairs:
+            if result.ok and result.dest_id is not None:
+                rows.append((item.key, result.dest_id, None))
+                if item.payload is not None:
+                    comments += len(item.payload.get("comments") or ())
+            else:
+                self.reject_item(batch, item, result)
+        rt.ids.put(self.stream_name, rows)
+        rt.journal.drop_comments([key for key, _, _ in rows])
+        rt.counters.add(self.stream_name, "created", len(rows))
+        rt.counters.add("ticket_comments", "created", comments)
+
+    def reconcile(self, batch: Batch) -> list[ItemResult | None]:
+        """Look each ticket up by external_id (`GET /api/v2/tickets?external_id=`)."""
+        return reconcile_tickets(self.runtime, batch)
+
+
+def reconcile_tickets(rt: Runtime, batch: Batch) -> list[ItemResult | None]:
+    """Confirm found tickets; archived ones cannot be looked up, so they are not resent."""
+    out: list[ItemResult | None] = []
+    for item in batch.items:
+        if rt.archive_immediately and item.status == "closed":
+            out.append(
+                ItemResult(
+                    ok=False,
+                    error="OutcomeUnknown",
+                    details=(
+                        f"{batch.reason}; the ticket is closed and archive_immediately is on, and "
+                        "archived tickets are invisible to external_id lookups, so it is not sent "
+                        f"again. Search Zendesk for external_id {item.external_id} before a rerun"
+                    ),
+                )
+            )
+            continue
+        body = rt.client.get_json("/api/v2/tickets", external_id=item.external_id)
+        ids = sorted(
+            int(row["id"])
+            for row in body.get("tickets") or []
+            if isinstance(row, dict) and row.get("id")
+        )
+        if len(ids) > 1:
+            rt.logger.warning(
+                "Zendesk already holds %d tickets with external_id %s; keeping the oldest.",
+                len(ids),
+                item.external_id,
+            )
+        out.append(ItemResult(ok=True, dest_id=ids[0]) if ids else None)
+    return out
+
+
+class IgnoredStreamSink(ZendeskSink):
+    """A tap-zendesk stream the target does not write (computed or account data): skipped."""
+
+    def setup(self) -> None:
+        """Say once, at the stream's start, why its records are skipped."""
+        super().setup()
+        from target_zendesk.target import IGNORED_STREAMS  # noqa: PLC0415 - avoid an import cycle
+
+        self.logger.warning(
+            "Stream '%s' is not written to Zendesk (%s); its records are counted and skipped. "
+            "Deselect it in the tap to save time.",
+            self.stream_name,
+            IGNORED_STREAMS[self.stream_name],
+        )
+
+    def process_record(self, record: dict, context: dict) -> None:
+        """Count only: nothing is kept."""
+        self.runtime.counters.add(self.stream_name, "read")
+        self.runtime.counters.add(self.stream_name, "skipped")
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Write nothing."""
+
+
+class RecoveryHandler:
+    """Finishes an earlier run's batches: ids of what was written go to the id map, nothing else.
+
+    Records that failed or whose fate stays unknown are not resent: the rerun's input brings
+    them again (STATE never moved past them), and then they go through the normal path.
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.recovered = 0
+
+    def written(self, batch: Batch, pairs: list[tuple[Item, ItemResult]]) -> None:
+        """Record destination ids of the items Zendesk wrote."""
+        rows = [
+            (item.key, result.dest_id or item.dest_id, item.digest)
+            for item, result in pairs
+            if result.ok and (result.dest_id or item.dest_id)
+        ]
+        self.runtime.ids.put(batch.stream, rows)
+        if batch.stream == "tickets":
+            self.runtime.journal.drop_comments([key for key, _, _ in rows])
+        self.recovered += len(rows)
+
+    def rejected(self, batch: Batch, items: list[Item], error: str, details: str) -> None:
+        """Do nothing: the input sends these records again."""
+
+    def reconcile(self, batch: Batch) -> list[ItemResult | None]:
+        """Look tickets up by external_id; other kinds are upserts the rerun repeats safely."""
+        if batch.stream == "tickets":
+            return reconcile_tickets(self.runtime, batch)
+        return [None] * len(batch.items)
+
+    def rebatch(self, batch: Batch, items: list[Item]) -> list[Batch]:
+        """Never resend from the journal (it keeps no payloads)."""
+        return []
+
+
+def recover(runtime: Runtime) -> None:
+    """Before any new write: finish what an interrupted run submitted, so nothing is duplicated."""
+    open_batches: list[JournalBatch] = runtime.journal.open_batches()
+    if not open_batches:
+        return
+    runtime.logger.info(
+        "Resuming %d batches an earlier run left unconfirmed (%d with a job id).",
+        len(open_batches),
+        sum(1 for b in open_batches if b.job_id),
+    )
+    batches = []
+    for jb in open_batches:
+        items = [
+            Item(i.key, None, i.external_id, i.email, i.dest_id, i.digest, i.status)
+            for i in jb.items
+        ]
+        batch = Batch(
+            jb.stream,
+            jb.operation,
+            items,
+            attempt=runtime.jobs.max_attempts,
+            journal_id=jb.id,
+            job_id=jb.job_id,
+            reason="an earlier run stopped before it saw this batch's reply",
+        )
+        batches.append(batch)
+    handler = RecoveryHandler(runtime)
+    runtime.jobs.resume(batches, handler)
+    runtime.logger.info("Recovered %d records written by an earlier run.", handler.recovered)
