@@ -14,6 +14,9 @@ import requests
 from singer_sdk.pagination import BaseAPIPaginator
 
 _BODY_ATTR = "_zendesk_body"
+#: An empty page in the middle of a list or export may hand back the position it was fetched
+#: with (or none) while still saying "more": fetch it again, at most this many times in a row.
+MAX_REPEATS = 3
 
 
 def body_of(response: requests.Response) -> dict[str, t.Any]:
@@ -40,9 +43,39 @@ class _ZendeskPaginator(BaseAPIPaginator[t.Optional[str]]):
     emitted) in the middle of an export.
     """
 
+    def __init__(self, start_value: str | None) -> None:
+        super().__init__(start_value)
+        self._repeats = 0
+
     def continue_if_empty(self, response: requests.Response) -> bool:
         """Zendesk's own "more" flag decides, not the record count."""
         return self.has_more(response)
+
+    def advance(self, response: requests.Response) -> None:
+        """Like the SDK's, but a page that says "more" and repeats its position is fetched again.
+
+        The SDK raises "Loop detected" on a repeated token and stops on a missing one; an empty
+        page that is not the last hands back the cursor (or URL) it was fetched with, or a null
+        cursor (zendesk_api.md 4.3: keep the previous one). Either would end the sync early or
+        drop the rest of the stream, so the same position is asked for again, a bounded number
+        of times.
+        """
+        self._page_count += 1
+        if not self.has_more(response):
+            self._finished = True
+            return
+        new_value = self.get_next(response)
+        if new_value and new_value != self._value:
+            self._repeats = 0
+            self._value = new_value
+            return
+        self._repeats += 1
+        if self._repeats > MAX_REPEATS:
+            msg = (
+                f"Loop detected in pagination: Zendesk returned the same position "
+                f"{self._repeats} times in a row while saying more rows follow."
+            )
+            raise RuntimeError(msg)
 
 
 def sent_start_time(response: requests.Response) -> int | None:
@@ -58,6 +91,8 @@ def stalled_at(response: requests.Response) -> int | None:
     end_time = body.get("end_time")
     if sent is None or end_time is None or body.get("end_of_stream") or int(end_time) > sent:
         return None
+    if body.get("count") == 0:
+        return None  # an empty page is no stall: nothing to step past, ask for it again
     return sent + 1
 
 
@@ -100,6 +135,10 @@ class NextPagePaginator(_ZendeskPaginator):
     def __init__(self) -> None:
         super().__init__(None)
 
+    def has_more(self, response: requests.Response) -> bool:
+        """A null `next_page` is the end (the SDK's default says "always more")."""
+        return bool(body_of(response).get("next_page"))
+
     def get_next(self, response: requests.Response) -> str | None:
         """`next_page` already carries every parameter; None ends the loop."""
         return body_of(response).get("next_page") or None
@@ -135,9 +174,11 @@ class IncrementalCursorPaginator(_ZendeskPaginator):
         super().__init__(start_cursor)
 
     def has_more(self, response: requests.Response) -> bool:
-        """`end_of_stream` is the end marker; `after_cursor` is still sent at the end."""
-        body = body_of(response)
-        return not body.get("end_of_stream", True) and bool(body.get("after_cursor"))
+        """`end_of_stream` is the end marker; `after_cursor` is still sent at the end.
+
+        A page that is not the end but carries no cursor is fetched again with the previous one.
+        """
+        return not body_of(response).get("end_of_stream", True)
 
     def get_next(self, response: requests.Response) -> str | None:
         """The next cursor (opaque)."""
