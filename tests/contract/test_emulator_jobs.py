@@ -92,6 +92,7 @@ def test_too_many_queued_jobs_get_429_too_many_jobs(emulator_factory):
     assert "Zendesk-RateLimit-inflight-jobs" in r.headers
     stats = emu.stats()
     assert stats["jobs_created"] == 3 and stats["max_jobs_in_flight"] == 3
+    assert stats["rate_limited"] == 1
 
 
 def test_job_show_many_returns_every_requested_job(emulator_factory):

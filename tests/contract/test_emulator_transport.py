@@ -89,6 +89,18 @@ def test_one_connection_serves_many_requests(emu):
     conn.close()
 
 
+def test_chunked_request_bodies_are_read(emu):
+    """Clients that stream a body without Content-Length still get their write applied."""
+    def chunks():
+        yield b'{"organization": {"name": '
+        yield b'"Chunked Org"}}'
+
+    r = zendesk_session(emu).post(f"{emu.url}/api/v2/organizations", data=chunks(),
+                                  headers={"Content-Type": "application/json"})
+    assert r.status_code == 201
+    assert r.json()["organization"]["name"] == "Chunked Org"
+
+
 def _basic() -> str:
     import base64
 

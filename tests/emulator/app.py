@@ -63,6 +63,7 @@ class App:
         self.counts: Counter[str] = Counter()
         self.number = 0
         self.faults_fired: Counter[str] = Counter()
+        self.sent_429 = 0
         self.last_rows: dict[str, list[bytes]] = {}
 
     def prewarm(self) -> None:
@@ -80,7 +81,7 @@ class App:
         """Request counts per "METHOD /normalized/path", totals, 429s and job figures."""
         with self.stats_lock:
             return {"requests": dict(self.counts), "total_requests": self.number,
-                    "rate_limited": self.limiter.sent_429,
+                    "rate_limited": self.sent_429,
                     "jobs_created": self.jobs.created,
                     "max_jobs_in_flight": self.jobs.max_inflight,
                     "faults_fired": dict(self.faults_fired)}
@@ -91,7 +92,7 @@ class App:
             self.counts.clear()
             self.number = 0
             self.faults_fired.clear()
-            self.limiter.sent_429 = 0
+            self.sent_429 = 0
             self.jobs.created = 0
             self.jobs.max_inflight = len(self.jobs.inflight())
 
@@ -151,6 +152,15 @@ class App:
                 self.faults_fired.update(f.kind for f in fired)
         if "stall" in kinds:
             time.sleep(float(kinds["stall"].params.get("seconds", 5.0)))
+        outcome = self._serve_api(method, path, raw_path, qs, headers, body, kinds)
+        if outcome.response.status == 429:
+            with self.stats_lock:
+                self.sent_429 += 1
+        return outcome
+
+    def _serve_api(self, method: str, path: str, raw_path: str, qs: str,
+                   headers: dict[str, str], body: bytes, kinds: dict[str, Fault]) -> Outcome:
+        """Everything after counting: early faults, routing, handlers, late faults."""
         early = self._early_fault(kinds, path)
         if early is not None:
             return Outcome(early)
@@ -225,7 +235,6 @@ class App:
             if kind == "401":
                 return json_response(401, BASIC_401)
             if kind == "429":
-                self.limiter.count_429()
                 return Response(429, TOO_MANY, "text/plain; charset=utf-8",
                                 [("Retry-After", str(int(params.get("retry_after", 1))))])
             if kind in ("500", "502", "503"):

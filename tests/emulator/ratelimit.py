@@ -79,7 +79,6 @@ class RateLimiter:
             fam: Bucket(fam, nominal(cfg, knob), getattr(cfg, knob), cfg.window_seconds, t0)
             for fam, (knob, _hdr) in ENDPOINT_BUCKETS.items()
         }
-        self.sent_429 = 0
 
     def check(self, family: str | None) -> list[tuple[str, str]]:
         """Count a request and return its headers, or raise the 429 reply."""
@@ -99,7 +98,6 @@ class RateLimiter:
             if bucket is not None:
                 headers.append((ENDPOINT_BUCKETS[family][1], bucket.header_value(t)))
             if not ok:
-                self.sent_429 += 1
                 wait = (limited or acct).resets(t)
                 raise ApiError(429, TOO_MANY, headers + [("Retry-After", str(wait))])
             return headers
@@ -110,8 +108,3 @@ class RateLimiter:
         return [("X-Rate-Limit", str(a.total)), ("X-Rate-Limit-Remaining", rem),
                 ("ratelimit-limit", str(a.total)), ("ratelimit-remaining", rem),
                 ("ratelimit-reset", reset)]
-
-    def count_429(self) -> None:
-        """Record a 429 produced elsewhere (faults, chaos, job cap)."""
-        with self.lock:
-            self.sent_429 += 1

@@ -74,9 +74,23 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
         """Stay quiet; statistics are available through the admin API."""
 
-    def _serve(self) -> None:
+    def _read_body(self) -> bytes:
+        """Request body by Content-Length, or de-chunked when the client streams it."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(parts)
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        return self.rfile.read(length) if length else b""
+
+    def _serve(self) -> None:
+        body = self._read_body()
         headers = {k.lower(): v for k, v in self.headers.items()}
         app = self.server.app
         if app is None:  # pragma: no cover - only between bind and start
@@ -167,6 +181,7 @@ class Emulator:
         if self._thread is not None:
             self._thread.join(timeout=2)
             self._thread = None
+        gc.unfreeze()  # let the cyclic GC reclaim this account once nothing refers to it
 
     def __enter__(self) -> Emulator:
         return self.start()
