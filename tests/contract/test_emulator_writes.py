@@ -73,6 +73,10 @@ def test_ticket_import_honours_timestamps_and_comments(dest, api):
     assert comments[1]["body"] == "Reset done." and "<b>done</b>" in comments[1]["html_body"]
     assert comments[0]["created_at"] == "2019-03-01T09:00:00Z"
     assert api.get(f"{dest.url}/api/v2/tickets/{t['id']}/metrics").status_code == 404
+    assert "solved_at" not in t  # only ticket metrics carry it; imports get none
+    sent = dest.write_log()[-1]
+    assert (sent["method"], sent["path"]) == ("POST", "/api/v2/imports/tickets")
+    assert sent["body"]["ticket"]["solved_at"] == "2019-03-04T16:00:00Z"
 
 
 def test_imported_tickets_show_up_in_every_export(dest, api):

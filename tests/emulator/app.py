@@ -8,7 +8,7 @@ import json
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
@@ -64,6 +64,7 @@ class App:
         self.number = 0
         self.faults_fired: Counter[str] = Counter()
         self.sent_429 = 0
+        self.write_log: deque[dict[str, Any]] = deque(maxlen=10000)
         self.last_rows: dict[str, list[bytes]] = {}
 
     def prewarm(self) -> None:
@@ -161,6 +162,8 @@ class App:
     def _serve_api(self, method: str, path: str, raw_path: str, qs: str,
                    headers: dict[str, str], body: bytes, kinds: dict[str, Fault]) -> Outcome:
         """Everything after counting: early faults, routing, handlers, late faults."""
+        if method != "GET":
+            self._log_write(method, path, qs, body)
         early = self._early_fault(kinds, path)
         if early is not None:
             return Outcome(early)
@@ -254,6 +257,16 @@ class App:
                                    f"{param} is not valid").response()
         return None
 
+    def _log_write(self, method: str, path: str, qs: str, body: bytes) -> None:
+        """Remember write requests so target tests can check exactly what was sent."""
+        try:
+            parsed: Any = json.loads(body) if body else None
+        except ValueError:
+            parsed = {"_raw_bytes": len(body)}
+        self.write_log.append({"method": method, "path": path,
+                               "query": {k: v[-1] for k, v in parse_qs(qs).items()},
+                               "body": parsed})
+
     # ---- admin API ----------------------------------------------------------------------
     def admin(self, method: str, path: str, qs: str, body: bytes) -> Response:
         """`/__emulator/...`: stats, faults and data; no auth, not counted or limited."""
@@ -281,6 +294,8 @@ class App:
                                                "description": name})
                 return Response(200, b'{"' + name.encode() + b'":' +
                                 dumps(self.store.rows(name)) + b"}")
+            if parts == ["writes"] and method == "GET":
+                return json_response(200, {"writes": list(self.write_log)})
             if parts == ["health"]:
                 return json_response(200, {"ok": True, "url": self.base_url})
         except (ValueError, KeyError, TypeError) as exc:

@@ -223,6 +223,10 @@ class Emulator:
         """How many requests hit one normalized path (e.g. `/api/v2/tickets/{id}`)."""
         return self._app.stats()["requests"].get(f"{method} {path}", 0)
 
+    def write_log(self) -> list[dict[str, Any]]:
+        """Every non-GET API request so far: method, path, query and parsed JSON body."""
+        return list(self._app.write_log)
+
     def collection(self, name: str) -> list[dict]:
         """A copy of the current rows of a collection."""
         return self._app.store.snapshot(name)

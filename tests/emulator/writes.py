@@ -280,8 +280,10 @@ def draft_ticket(app: App, data: dict, *, importing: bool, actor: int) -> Ticket
         "allow_channelback": False, "allow_attachments": True,
         "from_messaging_channel": False,
     }
-    if importing and data.get("solved_at") is not None:
-        t["solved_at"] = iso(max(0, parse_iso(data["solved_at"]) or clock))
+    if importing and data.get("solved_at") is not None and parse_iso(data["solved_at"]) is None:
+        raise ItemInvalid("solved_at", "Solved at: is invalid")
+    # solved_at only feeds ticket metrics, which imported tickets do not get (section 6.1);
+    # tests can still see what was sent through Emulator.write_log().
     draft.ticket = t
     return draft
 
