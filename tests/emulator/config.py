@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+
+def knob(default: Any, help_text: str) -> Any:
+    """A config field with CLI help text."""
+    return field(default=default, metadata={"help": help_text})
 
 
 @dataclass
@@ -12,53 +18,63 @@ class EmulatorConfig:
     """Knobs of one emulated Zendesk account; each field is also a `--kebab-case` CLI flag."""
 
     # --- account data -------------------------------------------------------------------
-    tickets: int = 2000
-    seed: int = 7
-    anchor: str = "2026-01-01T00:00:00Z"
-    burst: int | None = None
-    port: int = 0
-    subdomain: str = "demo"
+    tickets: int = knob(2000, "tickets to generate (0 = empty destination account)")
+    seed: int = knob(7, "random seed of the generated account")
+    anchor: str = knob("2026-01-01T00:00:00Z", "latest generated timestamp (ISO 8601)")
+    burst: int | None = knob(None, "tickets sharing one generated_timestamp")
+    port: int = knob(0, "TCP port on 127.0.0.1 (0 = any free port)")
+    subdomain: str = knob("demo", "account subdomain (informational)")
 
     # --- auth and plan ------------------------------------------------------------------
-    email: str = "demo@example.com"
-    api_token: str = "demo"
-    oauth_token: str = "demo-oauth"
-    role: str = "admin"  # admin | agent
-    disable: tuple[str, ...] = ()  # stream families answering 403/404 (plan gating)
-    disabled_status: int = 403  # 403 (shape B) or 404 for disabled families
+    email: str = knob("demo@example.com", "admin email of `{email}/token:{api_token}`")
+    api_token: str = knob("demo", "API token, accepted with any staff email")
+    oauth_token: str = knob("demo-oauth", "OAuth bearer token")
+    role: str = knob("admin", "role of the admin credentials: admin | agent")
+    disable: tuple[str, ...] = knob((), "comma-separated stream families to gate (plan), "
+                                        "e.g. help_center,side_conversations,sla_policies,"
+                                        "bulk_user_import")
+    disabled_status: int = knob(403, "status of gated families: 403 (shape B) or 404")
 
     # --- incremental exports ------------------------------------------------------------
-    hold_back: int = 60  # hide export items newer than now - hold_back seconds
-    start_time_min_age: int = 60  # start_time newer than now - this -> 422 InvalidValue
-    stall_same_second: bool = False  # reproduce the same-second stall instead of grouping
-    cursor_null_on_empty: bool = True  # empty cursor-export page -> after_cursor null (recorded)
-    export_max_per_page: int = 1000
+    hold_back: int = knob(60, "hide export items newer than now - hold_back seconds")
+    start_time_min_age: int = knob(60, "start_time newer than now - this is a 422")
+    stall_same_second: bool = knob(False, "reproduce the same-second stall instead of "
+                                          "keeping a second's items together")
+    cursor_null_on_empty: bool = knob(True, "empty cursor-export page answers "
+                                            "after_cursor null (recorded behaviour)")
+    export_max_per_page: int = knob(1000, "largest export per_page")
 
     # --- lists --------------------------------------------------------------------------
-    audits_style: str = "legacy"  # /ticket_audits page[size] reply: legacy | cbp (recorded)
-    cbp_max_size: int = 100
-    offset_max_page: int = 100  # deeper offset pages -> 400 InvalidPaginationDepth
-    csat_time_field: str = "updated_at"  # field the satisfaction_ratings start/end filter uses
+    audits_style: str = knob("legacy", "/ticket_audits reply to page[size]: legacy "
+                                       "(top-level after_url) | cbp (meta/links, recorded)")
+    cbp_max_size: int = knob(100, "largest page[size]; above it 400")
+    offset_max_page: int = knob(100, "deepest offset page; beyond it 400 "
+                                     "InvalidPaginationDepth")
+    csat_time_field: str = knob("updated_at", "field satisfaction_ratings start/end_time "
+                                              "filter on")
 
-    # --- rate limits (None = not enforced; headers still report the nominal value) -------
-    rate_limit: int | None = None
-    export_rate_limit: int | None = None
-    cursor_export_rate_limit: int | None = None
-    tickets_index_rate_limit: int | None = None
-    window_seconds: float = 60.0
-    chaos_rate: float = 0.0  # share of API requests answered 429/500/503 at random
-    chaos_seed: int = 1
+    # --- rate limits (None = not enforced; headers still report nominal values) ---------
+    rate_limit: int | None = knob(None, "account requests per window (nominal 700)")
+    export_rate_limit: int | None = knob(None, "incremental export requests per window "
+                                               "(nominal 10)")
+    cursor_export_rate_limit: int | None = knob(None, "cursor user export requests per "
+                                                      "window (nominal 20)")
+    tickets_index_rate_limit: int | None = knob(None, "GET /tickets requests per window "
+                                                      "(nominal 100)")
+    window_seconds: float = knob(60.0, "rate-limit window length in seconds")
+    chaos_rate: float = knob(0.0, "share of API requests answered 429/500/503 at random")
+    chaos_seed: int = knob(1, "seed of the chaos mode")
 
     # --- jobs ---------------------------------------------------------------------------
-    job_delay: float = 0.3  # seconds from queued to completed; 0 completes at once
-    job_polls: int = 0  # >0: advance jobs per status poll instead of by time (deterministic)
-    max_jobs: int = 30
-    job_retention: float = 86400.0
-    job_id_prefix: str = ""  # e.g. "V3-" as seen on newer accounts
+    job_delay: float = knob(0.3, "seconds from queued to completed; 0 completes at once")
+    job_polls: int = knob(0, "if > 0, jobs advance per status poll instead of by time")
+    max_jobs: int = knob(30, "queued/working jobs allowed before 429 TooManyJobs")
+    job_retention: float = knob(86400.0, "seconds a job status stays readable")
+    job_id_prefix: str = knob("", "job id prefix, e.g. 'V3-' as on newer accounts")
 
     # --- server -------------------------------------------------------------------------
-    socket_timeout: float = 120.0  # idle keep-alive connections are dropped after this
-    prewarm: bool = True  # serialise tickets/users/orgs and sort export indexes at start
+    socket_timeout: float = knob(120.0, "idle keep-alive connections close after this")
+    prewarm: bool = knob(True, "serialise big collections and sort export indexes at start")
 
     def __post_init__(self) -> None:
         if isinstance(self.disable, str):
@@ -101,19 +117,20 @@ def build_arg_parser() -> argparse.ArgumentParser:
         flag = "--" + f.name.replace("_", "-")
         default = f.default if f.default is not dataclasses.MISSING else None
         kind = str(f.type)
+        text = f"{f.metadata.get('help', '')} (default: {default!r})"
         if kind == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default)
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default,
+                                help=text)
         elif kind == "int | None":
-            parser.add_argument(flag, type=_parse_optional_int, default=default)
-        elif kind == "int":
-            parser.add_argument(flag, type=int, default=default)
-        elif kind == "float":
-            parser.add_argument(flag, type=float, default=default)
+            parser.add_argument(flag, type=_parse_optional_int, default=default,
+                                help=text + "; 'none' switches it off")
+        elif kind in ("int", "float"):
+            parser.add_argument(flag, type=int if kind == "int" else float, default=default,
+                                help=text)
         elif kind.startswith("tuple"):
-            parser.add_argument(flag, type=str, default="",
-                                help="comma-separated list")
+            parser.add_argument(flag, type=str, default="", help=f.metadata.get("help"))
         else:
-            parser.add_argument(flag, type=str, default=default)
+            parser.add_argument(flag, type=str, default=default, help=text)
     return parser
 
 
