@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 import typing as t
 from collections import deque
@@ -77,6 +78,7 @@ class ZendeskStream(RESTStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._ended_quietly = False
+        self._quiet_lock = threading.Lock()
 
     # -- connection: one per process, shared by all streams ---------------------------------
     @property
@@ -173,14 +175,17 @@ class ZendeskStream(RESTStream):
     def _ends_quietly(self, response: requests.Response) -> bool:
         """Plan-gated streams (403/404) end with one warning instead of failing the run."""
         if self.optional and response.status_code in (403, 404):
-            self.logger.warning(
-                "Skipping stream '%s': Zendesk answered %s (%s). The product or add-on is "
-                "probably not enabled on this account, or the user lacks access.",
-                self.name,
-                response.status_code,
-                describe_response(response),
-            )
-            self._ended_quietly = True
+            # Per-ticket children ask from several threads: one warning per run, not per ticket.
+            with self._quiet_lock:
+                first, self._ended_quietly = not self._ended_quietly, True
+            if first:
+                self.logger.warning(
+                    "Skipping stream '%s': Zendesk answered %s (%s). The product or add-on is "
+                    "probably not enabled on this account, or the user lacks access.",
+                    self.name,
+                    response.status_code,
+                    describe_response(response),
+                )
             return True
         return False
 
@@ -272,7 +277,7 @@ class ExportStream(ZendeskStream):
             self.logger.info("%s: Zendesk says nothing is old enough to export yet.", self.name)
             self._ended_quietly = True
             return True
-        return False
+        return super()._ends_quietly(response)  # plan-gated exports (articles) skip on 403/404
 
     # -- rows -------------------------------------------------------------------------------
     def parse_response(self, response: requests.Response) -> t.Iterable[dict]:

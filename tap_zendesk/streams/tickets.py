@@ -175,7 +175,7 @@ class SideConversationsStream(NextPageListStream):
         and governor included) and yields the rows in the parent's order.
         """
         ids = list((context or {}).get("ticket_ids") or ())
-        if not ids:
+        if not ids or self._ended_quietly:  # the add-on is missing: asked once, not per page
             return
         workers = max(1, int(self.config.get("side_conversations_concurrency", 5)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
@@ -184,6 +184,8 @@ class SideConversationsStream(NextPageListStream):
 
     def _one_ticket(self, ticket_id: int) -> list[dict]:
         """All side conversations of one ticket (a 404 for a ticket deleted meanwhile: none)."""
+        if self._ended_quietly:  # a request in this batch found the add-on missing
+            return []
         return [
             {**row, "ticket_id": row.get("ticket_id") or ticket_id}
             for row in self.request_records({"ticket_id": ticket_id})
