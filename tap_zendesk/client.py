@@ -175,6 +175,10 @@ class ZendeskStream(RESTStream):
     def _ends_quietly(self, response: requests.Response) -> bool:
         """Plan-gated streams (403/404) end with one warning instead of failing the run."""
         if self.optional and response.status_code in (403, 404):
+            if self.parent_stream_type is not None and "RecordNotFound" in (response.text or ""):
+                # One parent (a ticket deleted since the export read it) is gone, not the product.
+                self.logger.info("%s: %s; skipped.", self.name, describe_response(response))
+                return True
             # Per-ticket children ask from several threads: one warning per run, not per ticket.
             with self._quiet_lock:
                 first, self._ended_quietly = not self._ended_quietly, True

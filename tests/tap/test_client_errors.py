@@ -373,3 +373,39 @@ def test_secrets_stay_out_of_debug_logs_of_a_normal_run(clean):
         assert any("GET /api/v2/groups" in line for line in run.logs), "premise: DEBUG captured"
         assert_no_secrets(run)
     assert SECRET_EMAIL  # the email is not a secret; it may appear in records
+
+
+def test_a_ticket_deleted_during_the_run_skips_only_its_side_conversations(emulator_factory):
+    """A per-ticket 404 RecordNotFound (ticket deleted meanwhile) is no reason to skip the stream."""
+    emu = start_emulator(emulator_factory, tickets=60, seed=4)
+    victim: list[int] = []
+
+    def delete_first_ticket_before_its_side_conversations(tap):
+        session = tap.connection.session
+        send = session.send
+
+        def sending(request, **kwargs):
+            if "/side_conversations" in request.url and not victim:
+                ticket_id = int(request.url.split("/tickets/")[1].split("/")[0])
+                victim.append(ticket_id)
+                emu.app.store.update("tickets", ticket_id, {"status": "deleted"})
+            return send(request, **kwargs)
+
+        session.send = sending
+
+    run = run_tap(
+        tap_config(emu),
+        only={"tickets", "side_conversations"},
+        prepare=delete_first_ticket_before_its_side_conversations,
+    )
+    assert run.error is None, repr(run.error)
+    assert victim, "premise: a ticket was deleted mid-run"
+    assert not run.warnings("Skipping stream"), run.warnings()
+    expected = {
+        s["id"]
+        for s in emu.collection("side_conversations")
+        if s["ticket_id"] not in victim
+        and emu.app.store.get("tickets", s["ticket_id"]).get("status") != "deleted"
+    }
+    assert expected, "premise: the account has side conversations"
+    assert set(run.ids("side_conversations")) == expected
