@@ -154,11 +154,7 @@ def _show(value: t.Any) -> str:
 def _text(value: t.Any, where: str) -> t.Any:
     """Reject NUL characters (Zendesk does not store them); pass everything else through."""
     if type(value) is str and "\x00" in value:
-        raise RecordError(
-            f"`{where}` contains NUL characters (U+0000), which Zendesk cannot store: remove them "
-            "in the source or with a stream map",
-            field=where,
-        )
+        raise _nul_error(where)
     return value
 
 
@@ -179,22 +175,35 @@ def _bool(value: t.Any, where: str) -> bool:
 
 
 def parse_structured(record: dict[str, t.Any], stream: str, options: Options) -> None:
-    """Parse, in place, JSON text found where an object or array belongs."""
+    """Parse, in place, JSON text found where an object or array belongs.
+
+    A configured `json_fields` entry that is not a Zendesk field (e.g. a queue message or a
+    JSON column holding the whole ticket) is parsed and its keys fill the record's gaps.
+    """
     names = STRUCTURED_FIELDS.get(stream, ())
     extra = options.json_fields.get(stream)
     for name in (*names, *extra) if extra else names:
         value = record.get(name)
-        if type(value) is str:
-            text = value.strip()
-            if extra and name in extra or text[:1] in ("{", "["):
-                try:
-                    record[name] = json.loads(text)
-                except ValueError as exc:
-                    raise RecordError(
-                        f"`{name}` holds text that is not valid JSON ({exc.msg} at character "
-                        f"{exc.pos})",
-                        field=name,
-                    ) from None
+        if type(value) is not str:
+            continue
+        text = value.strip()
+        configured = bool(extra) and name in extra
+        if not configured and text[:1] not in ("{", "["):
+            continue
+        try:
+            parsed = json.loads(text)
+        except ValueError as exc:
+            raise RecordError(
+                f"`{name}` holds text that is not valid JSON ({exc.msg} at character {exc.pos})",
+                field=name,
+            ) from None
+        if configured and name not in names and isinstance(parsed, dict):
+            del record[name]
+            for key, inner in parsed.items():
+                if record.get(key) is None:
+                    record[key] = inner
+        else:
+            record[name] = parsed
 
 
 def digest(payload: dict[str, t.Any]) -> str:
@@ -299,42 +308,69 @@ def import_comment(
     comment: dict[str, t.Any], n: int, refs: Resolver, options: Options
 ) -> dict[str, t.Any]:
     """Build one element of the import's `comments`: author mapped, `public` explicit."""
-    where = f"comments[{n}]"
-    out: dict[str, t.Any] = {"public": _bool(comment.get("public", True), f"{where}.public")}
-    if comment.get("author_id") is not None:
-        out["author_id"] = refs.user(comment["author_id"], f"{where}.author_id")
+    public = comment.get("public", True)
+    if public is not True and public is not False:
+        public = _bool(public, f"comments[{n}].public")
+    out: dict[str, t.Any] = {"public": public}
+    author = comment.get("author_id")
+    if author is not None:
+        out["author_id"] = refs.user(author, f"comments[{n}].author_id")
     body_key, body = _comment_body(comment)
-    if not isinstance(body, str):
-        raise RecordError(
-            f"`{where}.{body_key}` must be text, got {_show(body)}", field=f"{where}.{body_key}"
-        )
-    if not body.strip() and not comment.get("uploads"):
-        raise RecordError(
-            f"`{where}` has an empty body; Zendesk refuses blank comments",
-            field=f"{where}.{body_key}",
-            code="BlankValue",
-        )
-    _text(body, f"{where}.{body_key}")
+    if type(body) is not str:
+        where = f"comments[{n}].{body_key}"
+        raise RecordError(f"`{where}` must be text, got {_show(body)}", field=where)
+    if not body or body.isspace():
+        if not comment.get("uploads"):
+            raise RecordError(
+                f"`comments[{n}]` has an empty body; Zendesk refuses blank comments",
+                field=f"comments[{n}].{body_key}",
+                code="BlankValue",
+            )
+    elif "\x00" in body:
+        raise _nul_error(f"comments[{n}].{body_key}")
     limit = options.max_comment_bytes
     if limit and len(body) * 4 > limit:
         size = len(body.encode("utf-8"))
         if size > limit:
+            where = f"comments[{n}].{body_key}"
             raise RecordError(
-                f"`{where}.{body_key}` is {size:,} bytes; Zendesk cuts bodies over {limit:,} bytes "
+                f"`{where}` is {size:,} bytes; Zendesk cuts bodies over {limit:,} bytes "
                 "without an error, so the ticket is not imported (raise `max_comment_bytes` to "
                 "send it anyway)",
-                field=f"{where}.{body_key}",
+                field=where,
                 code="TooLarge",
             )
     out[body_key] = body
-    if comment.get("created_at") is not None:
-        out["created_at"] = _timestamp(comment["created_at"])
+    created_at = comment.get("created_at")
+    if created_at is not None:
+        out["created_at"] = _timestamp(created_at)
     if comment.get("uploads"):
         out["uploads"] = comment["uploads"]
     return out
 
 
 # -- tickets ---------------------------------------------------------------------------------
+def _kept(fields: tuple[str, ...], drop: frozenset[str]) -> tuple[str, ...]:
+    """Return `fields` without the dropped ones (computed once per settings, not per record)."""
+    key = (fields, drop)
+    kept = _KEPT.get(key)
+    if kept is None:
+        kept = _KEPT[key] = tuple(f for f in fields if f not in drop)
+    return kept
+
+
+_KEPT: dict[tuple[tuple[str, ...], frozenset[str]], tuple[str, ...]] = {}
+
+
+def _nul_error(where: str) -> RecordError:
+    """Explain a NUL character (Zendesk cannot store U+0000)."""
+    return RecordError(
+        f"`{where}` contains NUL characters (U+0000), which Zendesk cannot store: remove them "
+        "in the source or with a stream map",
+        field=where,
+    )
+
+
 def ticket_payload(
     record: dict[str, t.Any],
     key: str,
@@ -344,25 +380,32 @@ def ticket_payload(
 ) -> dict[str, t.Any]:
     """Build an item of `imports/tickets/create_many`; RecordError names a bad field."""
     drop = options.drop_fields
+    get = record.get
     out: dict[str, t.Any] = {"external_id": external_id_of(record, key, options)}
-    for name in TICKET_FIELDS:
-        value = record.get(name)
-        if value is not None and name not in drop:
-            out[name] = _timestamp(_text(value, name))
+    for name in _kept(TICKET_FIELDS, drop):
+        value = get(name)
+        if value is not None:
+            if type(value) is str:
+                if "\x00" in value:
+                    raise _nul_error(name)
+            elif isinstance(value, datetime.datetime):
+                value = value.isoformat()
+            out[name] = value
     status = out.get("status")
     if status is not None and status not in TICKET_STATUSES:
         raise RecordError(
             f"`status` {_show(status)} is not one of {', '.join(sorted(TICKET_STATUSES))}",
             field="status",
         )
-    if "solved_at" not in out and isinstance(record.get("metric_set"), dict):
-        solved = record["metric_set"].get("solved_at")
-        if solved:
-            out["solved_at"] = _timestamp(solved)
+    if "solved_at" not in out:
+        metric_set = get("metric_set")
+        if isinstance(metric_set, dict) and metric_set.get("solved_at"):
+            out["solved_at"] = _timestamp(metric_set["solved_at"])
 
-    if record.get("requester_id") is not None:
-        out["requester_id"] = refs.user(record["requester_id"], "requester_id")
-    elif isinstance(record.get("requester"), dict) and (
+    requester = get("requester_id")
+    if requester is not None:
+        out["requester_id"] = refs.user(requester, "requester_id")
+    elif isinstance(get("requester"), dict) and (
         record["requester"].get("email") or record["requester"].get("name")
     ):
         out["requester"] = {
@@ -377,36 +420,46 @@ def ticket_payload(
             field="requester_id",
             code="MissingField",
         )
-    for name in TICKET_USER_FIELDS[1:]:
-        if record.get(name) is not None and name not in drop:
-            out[name] = refs.user(record[name], name)
-    if record.get("organization_id") is not None and "organization_id" not in drop:
-        org = refs.organization(record["organization_id"], "organization_id")
+    for name in _kept(TICKET_USER_FIELDS[1:], drop):
+        value = get(name)
+        if value is not None:
+            out[name] = refs.user(value, name)
+    org = get("organization_id")
+    if org is not None and "organization_id" not in drop:
+        org = refs.organization(org, "organization_id")
         if org is not None:
             out["organization_id"] = org
-    for name in TICKET_USER_LISTS:
-        values = record.get(name)
-        if values and name not in drop:
-            if not isinstance(values, list):
+    for name in _kept(TICKET_USER_LISTS, drop):
+        values = get(name)
+        if values:
+            if type(values) is not list:
                 raise RecordError(f"`{name}` must be a list of user ids", field=name)
-            out[name] = [refs.user(v, f"{name}[{i}]") for i, v in enumerate(values)]
-    for name in TICKET_LINKS:
-        if record.get(name) is not None and name not in drop:
-            linked = refs.ticket(record[name])
+            out[name] = [refs.user(v, name) for v in values]
+    for name in _kept(TICKET_LINKS, drop):
+        value = get(name)
+        if value is not None:
+            linked = refs.ticket(value)
             if linked is not None:
                 out[name] = linked
-    if record.get("tags") is not None and "tags" not in drop:
-        out["tags"] = _tags(record["tags"])
-    custom = record.get("custom_fields")
+    tags = get("tags")
+    if tags is not None and "tags" not in drop:
+        out["tags"] = _tags(tags)
+    custom = get("custom_fields")
     if custom is None:
-        custom = record.get("fields")
+        custom = get("fields")
     if custom is not None and "custom_fields" not in drop:
-        if not isinstance(custom, list) or not all(isinstance(c, dict) for c in custom):
+        if type(custom) is not list:
             raise RecordError(
                 "`custom_fields` must be a list of {id, value} objects", field="custom_fields"
             )
         for i, item in enumerate(custom):
-            _text(item.get("value"), f"custom_fields[{i}].value")
+            if type(item) is not dict:
+                raise RecordError(
+                    "`custom_fields` must be a list of {id, value} objects", field="custom_fields"
+                )
+            value = item.get("value")
+            if type(value) is str and "\x00" in value:
+                raise _nul_error(f"custom_fields[{i}].value")
         # Kept as they are: field ids are mapped across accounts later (issue 12).
         out["custom_fields"] = custom
 

@@ -83,11 +83,6 @@ class ZendeskSink(BatchSink):
         rows = self.batch_size_rows
         return min(size, rows) if rows else size
 
-    @property
-    def key_properties(self) -> t.Sequence[str]:
-        """Check keys per record in `write`: a record without one is rejected, not fatal."""
-        return ()
-
     def get_validator(self) -> None:  # type: ignore[override]
         """Skip per-record JSON-schema validation: `write` checks what Zendesk needs."""
         return None
@@ -198,6 +193,7 @@ class Refs:
         self.organizations = self._load("organizations", organizations)
         self.tickets = runtime.ids.lookup("tickets", list(tickets)) if tickets else {}
         self.dropped = 0
+        self._user_memo: dict[t.Any, int] = {}
 
     def _load(
         self, kind: str, keys: t.AbstractSet[str]
@@ -237,6 +233,10 @@ class Refs:
 
     def user(self, source_id: t.Any, where: str) -> int:
         """Resolve a user reference; a user deleted in the source cannot own anything."""
+        try:
+            return self._user_memo[source_id]
+        except (KeyError, TypeError):
+            pass
         dest = self._dest("users", self.users, source_id, where)
         if dest is None:
             raise RecordError(
@@ -245,6 +245,8 @@ class Refs:
                 field=where,
                 code="UnresolvedReference",
             )
+        if type(source_id) in (int, str):
+            self._user_memo[source_id] = dest
         return dest
 
     def organization(self, source_id: t.Any, where: str) -> int | None:

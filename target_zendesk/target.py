@@ -281,12 +281,14 @@ class TargetZendesk(Target):
         schema: dict | None = None,
         key_properties: t.Sequence[str] | None = None,
     ) -> Sink:
-        """Keep one sink per stream: ours ignore schemas; a second would break the drain order."""
+        """Keep one sink per stream, and check keys per record (a keyless record is rejected).
+
+        Our sinks ignore the schema, and a second sink for a stream would break the drain order
+        between users and tickets; the SDK's key check would stop the run on one bad record.
+        """
         if schema is not None and self.sink_exists(stream_name):
             return super().get_sink(stream_name, record=record)
-        return super().get_sink(
-            stream_name, record=record, schema=schema, key_properties=key_properties
-        )
+        return super().get_sink(stream_name, record=record, schema=schema, key_properties=())
 
     def drain_first(self, stream_names: t.Iterable[str]) -> None:
         """Drain the sinks whose ids a batch is about to use (users before their tickets)."""
