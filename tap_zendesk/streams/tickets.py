@@ -78,6 +78,8 @@ class TicketCommentsStream(TimeExportStream):
                     row = {**child, "ticket_id": ticket_id}
                     if not row.get("created_at"):  # the audit's time is the comment's time
                         row["created_at"] = event.get("created_at")
+                    if isinstance(row.get("via"), str):  # the audit's display text (4.7, trap 7)
+                        row["via"] = None  # not the comment's {channel, source} object
                     yield row
 
 
