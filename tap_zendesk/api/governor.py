@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections import deque
 import time
 import typing as t
 from dataclasses import dataclass
@@ -69,7 +70,8 @@ class RateLimitGovernor:
         self._window = window
         self.logger = logger or logging.getLogger("tap_zendesk.governor")
         self._buckets: dict[str, _Bucket] = {}
-        self.waits: list[tuple[str, float]] = []
+        #: The most recent waits (reason, seconds), for logs and tests; bounded.
+        self.waits: deque[tuple[str, float]] = deque(maxlen=100)
         if account_limit:
             self._buckets[ACCOUNT] = _Bucket(total=account_limit, remaining=account_limit)
         if export_limit:
@@ -105,6 +107,8 @@ class RateLimitGovernor:
                         bucket = self._buckets.get(name)
                         if bucket is not None and bucket.remaining is not None:
                             bucket.remaining -= 1
+                            if bucket.resets_at is None:  # a configured limit: its window starts now
+                                bucket.resets_at = now + self._window
                     return
             self._announce(wait, reason)
             self._sleep(wait)
