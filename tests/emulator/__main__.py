@@ -13,17 +13,18 @@ from .server import Emulator
 
 def main(argv: list[str] | None = None) -> int:
     """Start one account, print its URL as the first stdout line and serve until signalled."""
-    cfg = config_from_args(argv)
-    emu = Emulator(**dataclasses.asdict(cfg))
-    emu.start()
-    print(emu.url, flush=True)
     done = threading.Event()
 
     def _stop(signum: int, frame: object) -> None:
         done.set()
 
+    # Handlers first: a caller may signal as soon as it has read the URL.
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    cfg = config_from_args(argv)
+    emu = Emulator(**dataclasses.asdict(cfg))
+    emu.start()
+    print(emu.url, flush=True)
     while not done.wait(0.5):
         pass
     emu.stop()
