@@ -83,7 +83,7 @@ def test_inherited_taps_run_as_one_job_with_separate_state(
 def test_prod_credentials_of_each_instance_come_from_its_own_variables(
     meltano_project: MeltanoProject,
 ) -> None:
-    """In `prod` each inherited tap reads ZENDESK_<INSTANCE>_*; the parent's variables don't leak."""
+    """In `prod` each inherited tap reads ZENDESK_<INSTANCE>_*; the parent's vars don't leak."""
     env = {
         "TAP_ZENDESK_SUBDOMAIN": "parent", "TAP_ZENDESK_EMAIL": "parent@example.com",
         "TAP_ZENDESK_API_TOKEN": "parent-token",

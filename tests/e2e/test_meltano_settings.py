@@ -169,7 +169,7 @@ def _config_blocks() -> list[tuple[str, str, dict[str, Any]]]:
         for plugin in meltano_yml()["plugins"][kind]:
             blocks.append(("", plugin["name"], plugin.get("config") or {}))
     for env in meltano_yml()["environments"]:
-        for kind, entries in ((env.get("config") or {}).get("plugins") or {}).items():
+        for entries in ((env.get("config") or {}).get("plugins") or {}).values():
             for plugin in entries:
                 blocks.append((env["name"], plugin["name"], plugin.get("config") or {}))
     return blocks
