@@ -158,6 +158,10 @@ class LegacyCursorPaginator(_ZendeskPaginator):
             return bool(meta["has_more"])
         return bool(body.get("after_url") or body.get("after_cursor"))
 
+    def continue_if_empty(self, response: requests.Response) -> bool:
+        """An empty page ends the audit list (5.3), whatever next link it still carries."""
+        return False
+
     def get_next(self, response: requests.Response) -> str | None:
         """An absolute URL to follow (links.next or after_url)."""
         body = body_of(response)
@@ -232,7 +236,11 @@ class ExportOrCursorPaginator(IncrementalTimePaginator):
         meta = body.get("meta")
         if isinstance(meta, dict):
             return bool(meta.get("has_more"))
-        return super().has_more(response)
+        if "end_of_stream" in body:
+            return not body["end_of_stream"]
+        # No end marker and an undocumented page size: a short page is not the end, an empty
+        # one is (a page that does not move on is handled as a stall or a repeat).
+        return bool(body.get("next_page")) and bool(body.get("count"))
 
     def get_next(self, response: requests.Response) -> str | None:
         """A CBP reply names its next page in `links.next`; a time-based one in `next_page`."""

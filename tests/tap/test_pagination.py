@@ -7,6 +7,7 @@ stale `links.next`/`next_page` or stopping early both fail.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -14,6 +15,12 @@ import pytest
 import requests
 
 from tap_zendesk.client import NextPageListStream, TimeExportStream
+from tap_zendesk.pagination import (
+    CursorPaginator,
+    ExportOrCursorPaginator,
+    IncrementalTimePaginator,
+    LegacyCursorPaginator,
+)
 from tap_zendesk.streams.tickets import TicketMetricEventsStream
 from tap_zendesk.tap import TapZendesk
 from tests.conftest import zendesk_session
@@ -448,3 +455,61 @@ def test_time_export_steps_past_a_stalled_second_with_a_warning(emulator_factory
     outside = {t["id"] for t in emu.collection("tickets") if t["generated_timestamp"] != burst_second}
     assert outside <= set(got), "rows outside the stalled second must all arrive"
     assert len(set(got) - outside) >= 1000, "the first page of the crowded second arrives"
+
+
+# -- stop rules the emulator does not exercise (narrow unit tests on built replies) ----------
+
+
+def reply(body: dict, url: str = "https://acme.zendesk.com/api/v2/x.json?start_time=100"):
+    """A decoded 200 reply for a paginator, as if the emulator or Zendesk had sent it."""
+    response = requests.Response()
+    response.status_code = 200
+    response._content = json.dumps(body).encode()
+    response.url = url
+    response.request = requests.Request("GET", url).prepare()
+    return response
+
+
+def test_ticket_audits_stop_on_an_empty_page_even_with_an_after_url():
+    """zendesk_api.md 5.3: stop on has_more false, a null next link, or an empty page."""
+    paginator = LegacyCursorPaginator()
+    empty = reply({"audits": [], "after_cursor": "abc", "after_url": "https://acme.zendesk.com/n"})
+    assert paginator.continue_if_empty(empty) is False
+    full = reply({"audits": [{"id": 1}], "after_cursor": None, "after_url": None})
+    assert paginator.has_more(full) is False
+
+
+def test_metric_events_without_end_of_stream_continue_until_an_empty_page():
+    """4.8: the time-based metric-events reply may lack end_of_stream and its page size is not
+    documented, so a short page is not the end; an empty page is."""
+    paginator = ExportOrCursorPaginator(1000)
+    next_page = "https://acme.zendesk.com/api/v2/incremental/ticket_metric_events.json?start_time=200"
+    short = reply({"ticket_metric_events": [{"id": 1}] * 100, "count": 100, "end_time": 200,
+                   "next_page": next_page})
+    assert paginator.has_more(short) is True
+    empty = reply({"ticket_metric_events": [], "count": 0, "end_time": 100, "next_page": next_page})
+    assert paginator.has_more(empty) is False
+    ended = reply({"ticket_metric_events": [{"id": 1}], "count": 1, "end_time": 200,
+                   "next_page": next_page, "end_of_stream": True})
+    assert paginator.has_more(ended) is False
+    cbp = reply({"ticket_metric_events": [{"id": 1}], "meta": {"has_more": False},
+                 "links": {"next": next_page}})
+    assert paginator.has_more(cbp) is False
+
+
+def test_time_export_without_end_of_stream_stops_on_a_short_page_or_null_next_page():
+    """4.2 rule 3 fallback (articles, old replies): count < per_page, or next_page null, ends."""
+    paginator = IncrementalTimePaginator(1000)
+    nxt = "https://acme.zendesk.com/api/v2/help_center/incremental/articles.json?start_time=200"
+    assert paginator.has_more(reply({"articles": [], "count": 999, "next_page": nxt})) is False
+    assert paginator.has_more(reply({"articles": [], "count": 1000, "next_page": nxt})) is True
+    assert paginator.has_more(reply({"articles": [], "count": 1000, "next_page": None})) is False
+
+
+def test_a_page_that_keeps_repeating_its_position_ends_with_a_clear_error():
+    """The re-fetch of an empty page is bounded: a server that never moves on is an error."""
+    paginator = CursorPaginator()
+    stuck = reply({"tickets": [], "meta": {"has_more": True, "after_cursor": None}})
+    with pytest.raises(RuntimeError, match="same position"):
+        for _ in range(10):
+            paginator.advance(stuck)
