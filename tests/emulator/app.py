@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import routes
+from . import oauth, routes
 from .config import EmulatorConfig
 from .faults import FOREIGN_BASE, Chaos, Fault, FaultRegistry
 from .jobs import JobManager
@@ -59,6 +59,8 @@ class App:
         self.chaos = Chaos(cfg.chaos_rate, cfg.chaos_seed)
         self.limiter = RateLimiter(cfg)
         self.jobs = JobManager(self.store, cfg, self.faults, lambda: self.base_url)
+        self.oauth = oauth.OAuthServer(cfg.oauth_client_id, cfg.oauth_client_secret,
+                                       cfg.oauth_token_lifetime)
         self.stats_lock = threading.Lock()
         self.counts: Counter[str] = Counter()
         self.number = 0
@@ -103,7 +105,7 @@ class App:
         scheme, _, value = header.partition(" ")
         scheme = scheme.lower()
         if scheme == "bearer":
-            if value.strip() == self.cfg.oauth_token:
+            if value.strip() == self.cfg.oauth_token or self.oauth.is_valid(value.strip()):
                 return self.store.admin_id, {}
             return None, BEARER_401
         if scheme != "basic":
@@ -183,6 +185,8 @@ class App:
         if found is None:
             raise invalid_endpoint()
         route, groups = found
+        if route.public:
+            return route.handler(self, req, **groups)
         user_id, failure = self.authenticate(req.headers.get("authorization", ""))
         if user_id is None and route.handler is not routes.reads.users_me:
             raise ApiError(401, failure)
@@ -296,6 +300,10 @@ class App:
                                 dumps(self.store.rows(name)) + b"}")
             if parts == ["writes"] and method == "GET":
                 return json_response(200, {"writes": list(self.write_log)})
+            if parts and parts[0] == "oauth":
+                found = oauth.admin(self, method, parts, body)
+                if found is not None:
+                    return found
             if parts == ["health"]:
                 return json_response(200, {"ok": True, "url": self.base_url})
         except (ValueError, KeyError, TypeError) as exc:

@@ -29,6 +29,11 @@ class EmulatorConfig:
     email: str = knob("demo@example.com", "admin email of `{email}/token:{api_token}`")
     api_token: str = knob("demo", "API token, accepted with any staff email")
     oauth_token: str = knob("demo-oauth", "OAuth bearer token")
+    oauth_client_id: str = knob("demo-client", "unique identifier of the registered OAuth "
+                                               "client (/oauth/tokens)")
+    oauth_client_secret: str = knob("demo-secret", "secret of the registered OAuth client")
+    oauth_token_lifetime: float = knob(1800.0, "seconds an issued OAuth access token lives; "
+                                               "0 = never expires (expires_in null)")
     role: str = knob("admin", "role of the admin credentials: admin | agent")
     disable: tuple[str, ...] = knob((), "comma-separated stream families to gate (plan), "
                                         "e.g. help_center,side_conversations,sla_policies,"

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import exports, reads, writes
+from . import exports, oauth, reads, writes
 from .reads import ListSpec, ShowSpec, by_field, list_handler, show_handler
 
 _TOKENS = {
@@ -31,6 +31,7 @@ class Route:
     families: tuple[str, ...]
     admin_only: bool = False
     bucket: str | None = None  # endpoint rate-limit bucket (see ratelimit.ENDPOINT_BUCKETS)
+    public: bool = False  # served without credentials and outside the API rate limit (OAuth)
 
 
 def _compile(template: str) -> re.Pattern[str]:
@@ -44,10 +45,10 @@ ROUTES: list[Route] = []
 
 
 def route(method: str, template: str, handler: Callable[..., Any], *families: str,
-          admin_only: bool = False, bucket: str | None = None) -> None:
+          admin_only: bool = False, bucket: str | None = None, public: bool = False) -> None:
     """Register one endpoint."""
     ROUTES.append(Route(method, template, _compile(template), handler, families, admin_only,
-                        bucket))
+                        bucket, public))
 
 
 def lists(template: str, spec: ListSpec, *families: str, **kw: Any) -> None:
@@ -258,6 +259,10 @@ route("POST", f"{V2}/organizations/create_or_update", writes.create_or_update_or
 route("PUT", f"{V2}/organizations/update_many", writes.update_orgs_many, "organizations")
 route("PUT", f"{V2}/organizations/{{id}}", writes.update_org, "organizations")
 route("POST", f"{V2}/uploads", writes.upload, "uploads")
+
+# ---- OAuth (same host, outside /api/v2; zendesk_api.md 1.1-1.2) ---------------------------------
+route("GET", "/oauth/authorizations/new", oauth.authorizations_new, public=True)
+route("POST", "/oauth/tokens", oauth.tokens, public=True)
 
 JOB_CREATING = frozenset({
     writes.import_tickets_many, writes.create_tickets_many, writes.update_tickets_many,

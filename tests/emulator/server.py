@@ -20,7 +20,7 @@ from .app import App
 from .config import EmulatorConfig, config_from_kwargs
 from .faults import Fault
 
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request",
+_REASONS = {200: "OK", 201: "Created", 204: "No Content", 302: "Found", 400: "Bad Request",
             401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
             422: "Unprocessable Entity", 429: "Too Many Requests",
             500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
@@ -235,6 +235,23 @@ class Emulator:
     def archived_ticket_ids(self) -> set[int]:
         """Ids of archived tickets (in exports, not in `GET /tickets`)."""
         return set(self._app.store.archived)
+
+    def oauth_stats(self) -> dict[str, Any]:
+        """OAuth grants served and refused per grant type, and the tokens that work now."""
+        server = self._app.oauth
+        return {**server.stats(), **server.live()}
+
+    def revoke_oauth_tokens(self) -> int:
+        """Revoke every issued OAuth access and refresh token (a user removed the grant)."""
+        return self._app.oauth.revoke()
+
+    def expire_oauth_access_tokens(self) -> int:
+        """Expire every issued OAuth access token now; refresh tokens keep working."""
+        return self._app.oauth.expire_access_tokens()
+
+    def issue_oauth_tokens(self, scope: str = "read write") -> dict[str, Any]:
+        """A fresh token response (as after a login), without going through the redirect."""
+        return self._app.oauth.issue(scope, with_refresh=True)
 
     @property
     def admin_user_id(self) -> int:
