@@ -409,3 +409,14 @@ def test_a_ticket_deleted_during_the_run_skips_only_its_side_conversations(emula
     }
     assert expected, "premise: the account has side conversations"
     assert set(run.ids("side_conversations")) == expected
+
+
+def test_one_pooled_session_serves_every_stream(clean):
+    """All streams share one keep-alive session: a full run opens a handful of connections."""
+    run = run_tap(tap_config(clean))
+    assert run.error is None, repr(run.error)
+    opened = [line for line in run.logs if "Starting new HTTP connection" in line]
+    served = clean.stats()["total_requests"]
+    assert served > 30, "premise: many requests"
+    assert 1 <= len(opened) <= 2, f"{len(opened)} connections for {served} requests"
+    assert_no_secrets(run)
