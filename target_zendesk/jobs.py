@@ -123,6 +123,12 @@ class Batch:
     misses: int = 0
     reason: str = ""
     error: str = "OutcomeUnknown"
+    #: Look the items up before resending (always for non-idempotent writes and lost jobs).
+    lookup: bool = False
+    #: Clock time before which a lookup could miss a request Zendesk is still processing.
+    settle_after: float = 0.0
+    #: Wall time the batch was journaled (an earlier run's batch; 0 = this run).
+    journaled_at: float = 0.0
     extra: dict[str, t.Any] = field(default_factory=dict)
 
 
@@ -284,6 +290,9 @@ class JobRunner:
         self.min_poll = min_poll
         self.max_poll = max_poll
         self.max_attempts = max_attempts
+        #: A request cut off on our side may still be processed by Zendesk for about as long
+        #: as we were willing to wait for it.
+        self.grace = float(getattr(client, "timeout", 30.0))
         self.first_poll = min_poll
         self.polls = 0
         self.submissions = 0
@@ -310,6 +319,9 @@ class JobRunner:
                 batch.submitted_at = now
                 unconfirmed[batch.job_id] = batch
             else:
+                batch.lookup = True
+                age = time.time() - batch.journaled_at if batch.journaled_at else self.grace
+                batch.settle_after = now + max(0.0, self.grace - age)
                 unknown.append(batch)
         self._loop(deque(), unconfirmed, unknown, handler)
 
@@ -390,6 +402,9 @@ class JobRunner:
                 f"the reply to {op.method} {op.path} was lost ({_what(exc)}); Zendesk may or may "
                 "not have queued the job"
             )
+            batch.lookup = not op.idempotent
+            if refused is None:  # no reply at all: Zendesk may still be working on it
+                batch.settle_after = self._clock() + self.grace
             unknown.append(batch)
             self.logger.warning(
                 "Batch of %d %s: %s. Checking by external_id before sending again.",
@@ -405,6 +420,7 @@ class JobRunner:
         job_id = job.get("id")
         if not job_id:
             batch.reason = f"the reply to {op.method} {op.path} carried no job id"
+            batch.lookup = not op.idempotent
             unknown.append(batch)
             return
         batch.job_id = str(job_id)
@@ -483,6 +499,7 @@ class JobRunner:
                 if batch.misses >= 2:  # twice absent: the status is gone (404 after a day)
                     del unconfirmed[job_id]
                     batch.reason = f"the status of job {job_id} is gone (404)"
+                    batch.lookup = True  # the job ran long ago: what it wrote is there
                     unknown.append(batch)
                     progress = True
                 continue
@@ -546,6 +563,7 @@ class JobRunner:
                 reason=reason,
                 error=error,
                 extra=batch.extra,
+                lookup=not OPERATIONS[batch.operation].idempotent,
             )
             again.journal_id = self.journal.begin_batch(again.stream, again.operation, retry)
             unknown.append(again)
@@ -557,11 +575,16 @@ class JobRunner:
         """Look records up once the queue is quiet; resend what is missing, once."""
         batches = list(unknown)
         unknown.clear()
-        if any(not OPERATIONS[b.operation].idempotent for b in batches):
+        if any(b.lookup for b in batches):
+            pause = max(b.settle_after for b in batches) - self._clock()
+            if pause > 0:
+                self.logger.info(
+                    "Waiting %.1f s so Zendesk finishes any request of ours it still holds.", pause
+                )
+                self._sleep(pause)
             self._wait_quiet_queue()
         for batch in batches:
-            op = OPERATIONS[batch.operation]
-            found = [None] * len(batch.items) if op.idempotent else handler.reconcile(batch)
+            found = handler.reconcile(batch) if batch.lookup else [None] * len(batch.items)
             pairs = [(i, r) for i, r in zip(batch.items, found, strict=True) if r is not None]
             if pairs:
                 handler.written(batch, pairs)

@@ -65,6 +65,7 @@ class JournalBatch:
     operation: str
     job_id: str | None
     items: list[JournalItem]
+    created_at: float = 0.0
 
 
 def default_journal_path(base: str) -> Path:
@@ -237,15 +238,15 @@ class Journal:
         """Return batches an earlier run submitted (or was submitting) and never saw end."""
         with self._lock:
             heads = self._db.execute(
-                "SELECT id, stream, operation, job_id FROM batches ORDER BY id"
+                "SELECT id, stream, operation, job_id, created_at FROM batches ORDER BY id"
             ).fetchall()
             out = []
-            for batch_id, stream, operation, job_id in heads:
+            for batch_id, stream, operation, job_id, created_at in heads:
                 rows = self._db.execute(
                     "SELECT source_key, external_id, email, dest_id, digest, status "
                     "FROM batch_items WHERE batch_id = ? ORDER BY position",
                     (batch_id,),
                 ).fetchall()
                 items = [JournalItem(*row) for row in rows]
-                out.append(JournalBatch(batch_id, stream, operation, job_id, items))
+                out.append(JournalBatch(batch_id, stream, operation, job_id, items, created_at))
             return out

@@ -169,8 +169,16 @@ class ZendeskSink(BatchSink):
         )
 
     def reconcile(self, batch: Batch) -> list[ItemResult | None]:
-        """Look nothing up by default, so everything is sent again."""
-        return [None] * len(batch.items)
+        """Look users and organizations up by external_id (`show_many?external_ids=`)."""
+        found = self.runtime.find_by_external_id(
+            self.stream_name, [i.external_id for i in batch.items if i.external_id]
+        )
+        action = "created" if batch.operation == "organizations.create" else "updated"
+        out: list[ItemResult | None] = []
+        for item in batch.items:
+            dest = found.get(item.external_id.lower()) if item.external_id else None
+            out.append(None if dest is None else ItemResult(ok=True, dest_id=dest, action=action))
+        return out
 
     def rebatch(self, batch: Batch, items: list[Item]) -> list[Batch]:
         """Send items again, one attempt later."""
@@ -710,6 +718,7 @@ def recover(runtime: Runtime) -> None:
             journal_id=jb.id,
             job_id=jb.job_id,
             reason="an earlier run stopped before it saw this batch's reply",
+            journaled_at=jb.created_at,
         )
         batches.append(batch)
     handler = RecoveryHandler(runtime)

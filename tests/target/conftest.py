@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from target_zendesk.target import TargetZendesk
 from tests.conftest import API_TOKEN, EMAIL
 from tests.emulator import Emulator
-from target_zendesk.target import TargetZendesk
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = Path(__file__).parent / "data"
