@@ -90,12 +90,6 @@ class TapZendesk(Tap):
         ),
     ).to_dict()
 
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        if self.config:
-            validate_connection_config(self.config)
-            self._validate_tap_settings()
-
     def _validate_tap_settings(self) -> None:
         """Tap-only rules the JSON schema cannot express, with the fix in the message."""
         errors = []
@@ -146,7 +140,14 @@ class TapZendesk(Tap):
         return self._streams  # type: ignore[return-value]
 
     def discover_streams(self) -> list[ZendeskStream]:
-        """Every stream in sync order, custom fields typed from the account's definitions."""
+        """Every stream in sync order, custom fields typed from the account's definitions.
+
+        The cross-field config rules are checked here, first: the SDK discovers streams inside
+        its constructor, and discovery may already call the API with the configured credentials.
+        """
+        if self.config:
+            validate_connection_config(self.config)
+            self._validate_tap_settings()
         streams = [stream_class(tap=self) for stream_class in STREAM_TYPES]
         if self.config.get("type_custom_fields", True) and self._has_credentials():
             self._type_custom_fields({stream.name: stream for stream in streams})
