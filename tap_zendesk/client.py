@@ -407,7 +407,7 @@ class CursorExportStream(ExportStream):
         return params
 
     def validate_response(self, response: requests.Response) -> None:
-        """A stored cursor Zendesk no longer takes (400/422) restarts from the bookmark's time.
+        """Restart from the bookmark's time when Zendesk no longer takes the stored cursor.
 
         Cursor lifetimes are not documented (zendesk_api.md 4.3); failing every later run on a
         dead cursor would need a hand-edited state. The restart re-reads a margin (at least once).
@@ -419,7 +419,7 @@ class CursorExportStream(ExportStream):
         super().validate_response(response)
 
     def _stored_cursor_rejected(self, response: requests.Response) -> bool:
-        """True (and a restart planned) when the first request's stored cursor was refused."""
+        """Tell (and plan a restart) whether the first request's stored cursor was refused."""
         state = self.stream_state
         if (
             response.status_code not in (400, 422)

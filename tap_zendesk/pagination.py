@@ -136,7 +136,7 @@ class NextPagePaginator(_ZendeskPaginator):
         super().__init__(None)
 
     def has_more(self, response: requests.Response) -> bool:
-        """A null `next_page` is the end (the SDK's default says "always more")."""
+        """End on a null `next_page` (the SDK's default says "always more")."""
         return bool(body_of(response).get("next_page"))
 
     def get_next(self, response: requests.Response) -> str | None:
@@ -159,7 +159,7 @@ class LegacyCursorPaginator(_ZendeskPaginator):
         return bool(body.get("after_url") or body.get("after_cursor"))
 
     def continue_if_empty(self, response: requests.Response) -> bool:
-        """An empty page ends the audit list (5.3), whatever next link it still carries."""
+        """End the audit list on an empty page (5.3), whatever next link it still carries."""
         return False
 
     def get_next(self, response: requests.Response) -> str | None:

@@ -220,9 +220,7 @@ def run_tap(
             try:
                 if catalog is None and (only is not None or also):
                     catalog = catalog_for(config, only=only, also=also)
-                tap = tap_class(
-                    config=config, state=state, catalog=catalog, parse_env_config=False
-                )
+                tap = tap_class(config=config, state=state, catalog=catalog, parse_env_config=False)
                 run.tap = tap
                 if prepare is not None:
                     prepare(tap)

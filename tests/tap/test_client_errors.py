@@ -90,7 +90,9 @@ def test_429_waits_exactly_retry_after_then_retries(clean, clock, stream):
     run = run_tap(
         tap_config(clean),
         only={stream},
-        prepare=then(prepare, fresh_counts(clean, ("429", {"path": TARGETS[stream], "retry_after": 7}))),
+        prepare=then(
+            prepare, fresh_counts(clean, ("429", {"path": TARGETS[stream], "retry_after": 7}))
+        ),
     )
     assert clean.stats()["faults_fired"].get("429") == 1, "premise: fault fired"
     assert_complete(run, clean, stream)
@@ -106,7 +108,9 @@ def test_503_with_retry_after_waits_exactly_retry_after(clean, clock):
     run = run_tap(
         tap_config(clean, oauth=True),
         only={"groups"},
-        prepare=then(prepare, fresh_counts(clean, ("503", {"path": "/api/v2/groups", "retry_after": 4}))),
+        prepare=then(
+            prepare, fresh_counts(clean, ("503", {"path": "/api/v2/groups", "retry_after": 4}))
+        ),
     )
     assert_complete(run, clean, "groups")
     assert fake.sleeps == [4.0], f"waits: {fake.sleeps}"
@@ -172,7 +176,9 @@ def test_a_reply_slower_than_request_timeout_is_retried(clean, clock):
     run = run_tap(
         tap_config(clean, request_timeout=0.3),
         only={"groups"},
-        prepare=then(prepare, fresh_counts(clean, ("stall", {"path": "/api/v2/groups", "seconds": 1.0}))),
+        prepare=then(
+            prepare, fresh_counts(clean, ("stall", {"path": "/api/v2/groups", "seconds": 1.0}))
+        ),
     )
     assert_complete(run, clean, "groups")
     assert clean.requests_to("/api/v2/groups") == 2
@@ -239,7 +245,10 @@ def test_a_next_page_on_another_host_is_refused(clean, stream, path):
 
 @pytest.mark.parametrize(
     ("stream", "path"),
-    [("ticket_metrics", "/api/v2/ticket_metrics"), ("tickets", "/api/v2/incremental/tickets/cursor")],
+    [
+        ("ticket_metrics", "/api/v2/ticket_metrics"),
+        ("tickets", "/api/v2/incremental/tickets/cursor"),
+    ],
 )
 def test_cursor_styles_never_follow_the_reply_links(clean, stream, path):
     """CBP and cursor exports page by cursor, so a foreign links.next/after_url is harmless."""
@@ -343,7 +352,9 @@ def test_config_errors_name_the_key_and_never_its_value(clean, case):
     _check_config_error(clean, transform, key)
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, marks=BLOCKED) for c in sorted(CONFIG_CASES_BLOCKED)])
+@pytest.mark.parametrize(
+    "case", [pytest.param(c, marks=BLOCKED) for c in sorted(CONFIG_CASES_BLOCKED)]
+)
 def test_url_config_errors_name_the_key(clean, case):
     """No host, a URL typed as subdomain, or plain http off loopback: ConfigValidationError."""
     transform, key = CONFIG_CASES_BLOCKED[case]
@@ -376,7 +387,7 @@ def test_secrets_stay_out_of_debug_logs_of_a_normal_run(clean):
 
 
 def test_a_ticket_deleted_during_the_run_skips_only_its_side_conversations(emulator_factory):
-    """A per-ticket 404 RecordNotFound (ticket deleted meanwhile) is no reason to skip the stream."""
+    """A per-ticket 404 RecordNotFound (ticket deleted meanwhile) does not skip the stream."""
     emu = start_emulator(emulator_factory, tickets=60, seed=4)
     victim: list[int] = []
 

@@ -16,11 +16,33 @@ TAP = Path(sys.executable).parent / "tap-zendesk"
 
 #: Every stream issue 4 asks for, by Zendesk's collection key.
 ISSUE_STREAMS = {
-    "tickets", "users", "organizations", "ticket_comments", "ticket_events", "ticket_audits",
-    "ticket_metrics", "ticket_metric_events", "satisfaction_ratings", "groups",
-    "group_memberships", "organization_memberships", "brands", "ticket_fields", "ticket_forms",
-    "user_fields", "organization_fields", "tags", "macros", "sla_policies", "custom_statuses",
-    "articles", "sections", "categories", "topics", "posts", "side_conversations",
+    "tickets",
+    "users",
+    "organizations",
+    "ticket_comments",
+    "ticket_events",
+    "ticket_audits",
+    "ticket_metrics",
+    "ticket_metric_events",
+    "satisfaction_ratings",
+    "groups",
+    "group_memberships",
+    "organization_memberships",
+    "brands",
+    "ticket_fields",
+    "ticket_forms",
+    "user_fields",
+    "organization_fields",
+    "tags",
+    "macros",
+    "sla_policies",
+    "custom_statuses",
+    "articles",
+    "sections",
+    "categories",
+    "topics",
+    "posts",
+    "side_conversations",
 }
 #: stream -> replication key of the incremental streams; every other stream is FULL_TABLE.
 INCREMENTAL = {
@@ -34,7 +56,13 @@ INCREMENTAL = {
 }
 OFF_BY_DEFAULT = {"side_conversations", "ticket_events"}
 CAPABILITIES = {
-    "state", "catalog", "discover", "about", "stream-maps", "schema-flattening", "batch",
+    "state",
+    "catalog",
+    "discover",
+    "about",
+    "stream-maps",
+    "schema-flattening",
+    "batch",
 }
 
 
@@ -117,8 +145,17 @@ def test_about_lists_the_required_capabilities():
     missing = CAPABILITIES - set(about["capabilities"])
     assert not missing, f"capabilities missing: {sorted(missing)}"
     settings = set(about["settings"]["properties"])
-    assert {"subdomain", "email", "api_token", "oauth_token", "start_date", "api_url",
-            "request_timeout", "page_size", "max_retries"} <= settings
+    assert {
+        "subdomain",
+        "email",
+        "api_token",
+        "oauth_token",
+        "start_date",
+        "api_url",
+        "request_timeout",
+        "page_size",
+        "max_retries",
+    } <= settings
 
 
 def test_about_markdown_renders():

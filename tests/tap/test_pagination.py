@@ -33,7 +33,6 @@ from tests.tap.tapkit import (
     run_tap,
     start_emulator,
     tap_config,
-    then,
 )
 
 CBP_STREAMS = {
@@ -361,7 +360,9 @@ def test_time_export_writes_state_after_every_page(clean):
     """start_time moves forward with every page and ends one second past the last end_time."""
     urls: list[str] = []
     run = run_tap(
-        tap_config(clean, page_size=4), only={"organizations"}, prepare=lambda tap: record_urls(tap, urls)
+        tap_config(clean, page_size=4),
+        only={"organizations"},
+        prepare=lambda tap: record_urls(tap, urls),
     )
     assert run.error is None
     marks = []
@@ -379,9 +380,11 @@ def test_time_export_writes_state_after_every_page(clean):
 
 def test_articles_export_stops_when_next_page_is_null(clean):
     """Help Center's article export has no end_of_stream; a null next_page ends it."""
-    body = session(clean).get(
-        f"{clean.url}/api/v2/help_center/incremental/articles.json?start_time=0"
-    ).json()
+    body = (
+        session(clean)
+        .get(f"{clean.url}/api/v2/help_center/incremental/articles.json?start_time=0")
+        .json()
+    )
     assert "end_of_stream" not in body and body["next_page"] is None, "premise"
     run = run_tap(tap_config(clean), only={"articles"}, prepare=fresh_counts(clean))
     assert_exactly(run, "articles", {a["id"] for a in clean.collection("articles")})
@@ -434,7 +437,9 @@ def test_cursor_export_pages_through_a_burst_of_one_second(burst_emu):
 def test_time_export_takes_a_burst_of_one_second_in_one_page(burst_emu):
     """Zendesk returns every row of a crowded second together; end_time moves on, no stall."""
     run = run_tap(
-        tap_config(burst_emu), tap_class=tap_with(TimeTicketsStream), prepare=fresh_counts(burst_emu)
+        tap_config(burst_emu),
+        tap_class=tap_with(TimeTicketsStream),
+        prepare=fresh_counts(burst_emu),
     )
     assert_exactly(run, "tickets", {t["id"] for t in burst_emu.collection("tickets")})
     assert burst_emu.requests_to("/api/v2/incremental/tickets") <= 3
@@ -452,7 +457,9 @@ def test_time_export_steps_past_a_stalled_second_with_a_warning(emulator_factory
     assert emu.requests_to("/api/v2/incremental/tickets") <= 4
     got = run.ids("tickets")
     assert not once(got)
-    outside = {t["id"] for t in emu.collection("tickets") if t["generated_timestamp"] != burst_second}
+    outside = {
+        t["id"] for t in emu.collection("tickets") if t["generated_timestamp"] != burst_second
+    }
     assert outside <= set(got), "rows outside the stalled second must all arrive"
     assert len(set(got) - outside) >= 1000, "the first page of the crowded second arrives"
 
@@ -483,17 +490,37 @@ def test_metric_events_without_end_of_stream_continue_until_an_empty_page():
     """4.8: the time-based metric-events reply may lack end_of_stream and its page size is not
     documented, so a short page is not the end; an empty page is."""
     paginator = ExportOrCursorPaginator(1000)
-    next_page = "https://acme.zendesk.com/api/v2/incremental/ticket_metric_events.json?start_time=200"
-    short = reply({"ticket_metric_events": [{"id": 1}] * 100, "count": 100, "end_time": 200,
-                   "next_page": next_page})
+    next_page = (
+        "https://acme.zendesk.com/api/v2/incremental/ticket_metric_events.json?start_time=200"
+    )
+    short = reply(
+        {
+            "ticket_metric_events": [{"id": 1}] * 100,
+            "count": 100,
+            "end_time": 200,
+            "next_page": next_page,
+        }
+    )
     assert paginator.has_more(short) is True
     empty = reply({"ticket_metric_events": [], "count": 0, "end_time": 100, "next_page": next_page})
     assert paginator.has_more(empty) is False
-    ended = reply({"ticket_metric_events": [{"id": 1}], "count": 1, "end_time": 200,
-                   "next_page": next_page, "end_of_stream": True})
+    ended = reply(
+        {
+            "ticket_metric_events": [{"id": 1}],
+            "count": 1,
+            "end_time": 200,
+            "next_page": next_page,
+            "end_of_stream": True,
+        }
+    )
     assert paginator.has_more(ended) is False
-    cbp = reply({"ticket_metric_events": [{"id": 1}], "meta": {"has_more": False},
-                 "links": {"next": next_page}})
+    cbp = reply(
+        {
+            "ticket_metric_events": [{"id": 1}],
+            "meta": {"has_more": False},
+            "links": {"next": next_page},
+        }
+    )
     assert paginator.has_more(cbp) is False
 
 

@@ -52,7 +52,8 @@ def test_a_full_sync_of_2000_tickets_makes_about_the_minimum_number_of_requests(
     archived = emu.archived_ticket_ids
     deleted = {t["id"] for t in emu.collection("tickets") if t["status"] == "deleted"}
     listed_audits = [
-        a for a in emu.collection("ticket_audits")
+        a
+        for a in emu.collection("ticket_audits")
         if a["ticket_id"] not in archived and a["ticket_id"] not in deleted
     ]
     minimum: dict[str, int] = {}
@@ -84,8 +85,11 @@ def test_a_full_sync_of_2000_tickets_makes_about_the_minimum_number_of_requests(
     )
     report = f"full sync of 2000 tickets: {total} requests, minimum {least}\n{table}"
     print(report)
-    over = {p: (served.get(p, 0), allowed.get(p, 0)) for p in set(served) | set(allowed)
-            if served.get(p, 0) > allowed.get(p, 0)}
+    over = {
+        p: (served.get(p, 0), allowed.get(p, 0))
+        for p in set(served) | set(allowed)
+        if served.get(p, 0) > allowed.get(p, 0)
+    }
     assert not over, f"more requests than needed on {over}\n{report}"
     assert total <= least + len(EXPORTS), report
     assert len(run.ids("tickets")) == 2000, report

@@ -49,18 +49,26 @@ def test_a_second_run_from_the_final_state_yields_only_what_changed(emulator_fac
     api = zendesk_session(emu, SECRET_EMAIL, SECRET_API_TOKEN)
     archived = emu.archived_ticket_ids
     ticket = next(
-        t for t in emu.collection("tickets")
+        t
+        for t in emu.collection("tickets")
         if t["status"] in ("new", "open", "pending") and t["id"] not in archived
     )
     user = next(u for u in emu.collection("users") if u["role"] == "end-user")
     org = emu.collection("organizations")[0]
     reply = api.put(
         f"{emu.url}/api/v2/tickets/{ticket['id']}.json",
-        json={"ticket": {"subject": "Changed subject", "comment": {"body": "A new reply", "public": True}}},
+        json={
+            "ticket": {
+                "subject": "Changed subject",
+                "comment": {"body": "A new reply", "public": True},
+            }
+        },
     )
     assert reply.status_code == 200, reply.text
     comment_ids = {e["id"] for e in reply.json()["audit"]["events"] if e.get("type") == "Comment"}
-    assert api.put(f"{emu.url}/api/v2/users/{user['id']}.json", json={"user": {"name": "Renamed User"}}).ok
+    assert api.put(
+        f"{emu.url}/api/v2/users/{user['id']}.json", json={"user": {"name": "Renamed User"}}
+    ).ok
     assert api.put(
         f"{emu.url}/api/v2/organizations/{org['id']}.json",
         json={"organization": {"notes": "changed"}},
@@ -93,7 +101,13 @@ RESUME_CASES = {
     "tickets": (40, 3, "tickets", "generated_timestamp", "/api/v2/incremental/tickets/cursor"),
     "users": (20, 2, "users", "updated_at", "/api/v2/incremental/users/cursor"),
     "organizations": (4, 2, "organizations", "updated_at", "/api/v2/incremental/organizations"),
-    "ticket_comments": (60, 3, "ticket_comments", "created_at", "/api/v2/incremental/ticket_events"),
+    "ticket_comments": (
+        60,
+        3,
+        "ticket_comments",
+        "created_at",
+        "/api/v2/incremental/ticket_events",
+    ),
 }
 
 
@@ -132,7 +146,9 @@ def test_a_killed_tap_process_resumes_from_its_last_state(emulator_factory, tmp_
     """SIGKILL a `tap-zendesk` process mid-export; resuming from its last STATE loses nothing."""
     # 2 export requests per 2 s window: the run takes several windows, so it is still going
     # when we arm a stall on the next tickets page and kill the process inside that stall.
-    emu = start_emulator(emulator_factory, tickets=300, seed=13, export_rate_limit=2, window_seconds=2)
+    emu = start_emulator(
+        emulator_factory, tickets=300, seed=13, export_rate_limit=2, window_seconds=2
+    )
     path = "/api/v2/incremental/tickets/cursor"
     config = tap_config(emu, page_size=60)
     config_file = tmp_path / "config.json"
@@ -172,8 +188,11 @@ def test_a_killed_tap_process_resumes_from_its_last_state(emulator_factory, tmp_
     while not lines.empty():
         received.append(json.loads(lines.get()))
 
-    states = [i for i, m in enumerate(received) if m["type"] == "STATE"
-              and m["value"]["bookmarks"].get("tickets", {}).get("cursor")]
+    states = [
+        i
+        for i, m in enumerate(received)
+        if m["type"] == "STATE" and m["value"]["bookmarks"].get("tickets", {}).get("cursor")
+    ]
     last = states[-1]
     state = received[last]["value"]
     first = [m["record"]["id"] for m in received if m["type"] == "RECORD"]
@@ -197,8 +216,15 @@ def test_state_keeps_one_bookmark_per_stream_with_side_conversations_selected(em
     assert run.error is None, repr(run.error)
     assert run.records["side_conversations"], "premise: side conversations were read"
     # Ours (cursor / start_time) plus what the SDK keeps while a stream is in progress.
-    allowed = {"cursor", "start_time", "replication_key", "replication_key_value",
-               "progress_markers", "replication_key_signpost", "starting_replication_value"}
+    allowed = {
+        "cursor",
+        "start_time",
+        "replication_key",
+        "replication_key_value",
+        "progress_markers",
+        "replication_key_signpost",
+        "starting_replication_value",
+    }
     for state in run.states:
         for stream, mark in state["bookmarks"].items():
             assert "partitions" not in mark, f"{stream} grew partitions"
@@ -215,8 +241,12 @@ def test_start_time_is_never_within_the_last_minute(emulator_factory):
     future = int(time.time()) + 3600
     state = {"bookmarks": {"organizations": {"start_time": future}}}
     urls: list[str] = []
-    run = run_tap(tap_config(emu), only={"organizations"}, state=state,
-                  prepare=lambda tap: record_urls(tap, urls))
+    run = run_tap(
+        tap_config(emu),
+        only={"organizations"},
+        state=state,
+        prepare=lambda tap: record_urls(tap, urls),
+    )
     assert run.error is None, repr(run.error)
     sent = [u for u in urls if "/incremental/organizations" in u]
     assert sent
@@ -248,10 +278,14 @@ def test_a_rejected_stored_cursor_restarts_from_the_bookmark_time(emulator_facto
     assert mark.get("cursor") and mark.get("replication_key_value")
 
     api = zendesk_session(emu, SECRET_EMAIL, SECRET_API_TOKEN)
-    ticket = next(t for t in emu.collection("tickets")
-                  if t["status"] in ("new", "open") and t["id"] not in emu.archived_ticket_ids)
-    assert api.put(f"{emu.url}/api/v2/tickets/{ticket['id']}.json",
-                   json={"ticket": {"priority": "high"}}).ok
+    ticket = next(
+        t
+        for t in emu.collection("tickets")
+        if t["status"] in ("new", "open") and t["id"] not in emu.archived_ticket_ids
+    )
+    assert api.put(
+        f"{emu.url}/api/v2/tickets/{ticket['id']}.json", json={"ticket": {"priority": "high"}}
+    ).ok
 
     emu.add_fault("expired_cursor", path="/api/v2/incremental/tickets/cursor")
     second = run_tap(config, only={"tickets"}, state=first.final_state)

@@ -31,4 +31,3 @@ TestTapZendesk = get_tap_test_class(
     # stream at most, and every stream must return records: the emulator has all of them).
     suite_config=SuiteConfig(),
 )
-
