@@ -44,9 +44,10 @@ def about(plugin: str) -> dict[str, Any]:
     cmd = ([str(script)] if script.exists() else
            [sys.executable, "-c", f"from {module}.{cls.split('.')[0]} import "
             f"{cls.split('.')[1]} as P; P.cli()"])
-    out = subprocess.run([*cmd, "--about", "--format=json"], capture_output=True, text=True,
-                         check=True, timeout=120).stdout
-    return json.loads(out)
+    proc = subprocess.run([*cmd, "--about", "--format=json"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, f"{plugin} --about failed:\n{proc.stderr[-3000:]}"
+    return json.loads(proc.stdout)
 
 
 def plugins(kind: str) -> dict[str, dict[str, Any]]:
