@@ -174,10 +174,10 @@ def test_a_reply_slower_than_request_timeout_is_retried(clean, clock):
     """A reply that stalls past `request_timeout` times out and is retried."""
     fake, prepare = clock
     run = run_tap(
-        tap_config(clean, request_timeout=0.3),
+        tap_config(clean, request_timeout=1.0),
         only={"groups"},
         prepare=then(
-            prepare, fresh_counts(clean, ("stall", {"path": "/api/v2/groups", "seconds": 1.0}))
+            prepare, fresh_counts(clean, ("stall", {"path": "/api/v2/groups", "seconds": 2.5}))
         ),
     )
     assert_complete(run, clean, "groups")
