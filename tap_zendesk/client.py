@@ -12,7 +12,6 @@ from functools import cached_property
 from importlib import resources
 from urllib.parse import urlsplit
 
-import backoff
 import pendulum
 import requests
 from singer_sdk import RESTStream
@@ -21,9 +20,8 @@ from singer_sdk import SchemaDirectory, StreamSchema
 from singer_sdk.singerlib import resolve_schema_references
 
 from tap_zendesk import pagination as zp
-from tap_zendesk.api.client import classify, decode_json
+from tap_zendesk.api.client import classify, decode_json, log_retry, retrying
 from tap_zendesk.api.errors import describe_response
-from tap_zendesk.api.retry import RETRIABLE_EXCEPTIONS
 from tap_zendesk.api.urls import check_url
 
 if t.TYPE_CHECKING:
@@ -139,31 +137,11 @@ class ZendeskStream(RESTStream):
             self.connection.governor.acquire(urlsplit(prepared_request.url or "").path)
             return func(prepared_request, context)
 
-        return backoff.on_exception(
-            self.connection.policy.wait_gen,
-            RETRIABLE_EXCEPTIONS,
-            max_tries=None,
-            jitter=None,
-            on_backoff=self.backoff_handler,
-            logger=None,
-        )(paced)
+        return retrying(paced, self.connection.policy, on_backoff=self.backoff_handler)
 
     def backoff_handler(self, details: t.Mapping[str, t.Any]) -> None:
-        """One line per retry naming the cause and the wait; no URL query, no headers."""
-        exc = details.get("exception")
-        response = getattr(exc, "response", None)
-        cause = (
-            f"HTTP {response.status_code}"
-            if isinstance(response, requests.Response)
-            else type(exc).__name__
-        )
-        self.logger.warning(
-            "%s: retrying after %s, waiting %.1f s (attempt %d).",
-            self.name,
-            cause,
-            details.get("wait", 0.0),
-            details.get("tries", 0),
-        )
+        """One line per retry naming the cause and the wait (the SDK's logs the call's args)."""
+        log_retry(self.logger, self.name, details)
 
     def validate_response(self, response: requests.Response) -> None:
         """Feed the governor, classify, and decode the body inside the retried attempt."""

@@ -18,12 +18,13 @@ from singer_sdk.exceptions import RetriableAPIError
 from tap_zendesk.api.auth import ZendeskAuth, warn_if_legacy
 from tap_zendesk.api.errors import (
     AuthenticationError,
+    CredentialsRefreshedError,
     ZendeskRequestError,
     auth_failure_message,
     describe_response,
 )
 from tap_zendesk.api.governor import RateLimitGovernor
-from tap_zendesk.api.retry import RETRIABLE_EXCEPTIONS, RETRY_STATUSES, RetryPolicy
+from tap_zendesk.api.retry import RETRIABLE_EXCEPTIONS, RETRY_STATUSES, RetryPolicy, response_of
 from tap_zendesk.api.urls import base_url, check_url, path_of
 
 #: Connections kept per host: the SDK drains up to 8 sinks in threads, plus polling.
@@ -50,15 +51,62 @@ def make_governor(config: t.Mapping[str, t.Any], logger: logging.Logger) -> Rate
     )
 
 
+def retrying(
+    func: t.Callable,
+    policy: RetryPolicy,
+    *,
+    idempotent: bool = True,
+    on_backoff: t.Callable[[t.Mapping[str, t.Any]], None] | None = None,
+) -> t.Callable:
+    """Wrap one attempt in `policy` (no extra jitter: Retry-After is waited exactly)."""
+    return backoff.on_exception(
+        lambda: policy.wait_gen(idempotent=idempotent),
+        RETRIABLE_EXCEPTIONS,
+        max_tries=None,
+        jitter=None,
+        on_backoff=on_backoff,
+        logger=None,
+    )(func)
+
+
+def log_retry(logger: logging.Logger, what: str, details: t.Mapping[str, t.Any]) -> None:
+    """One line per retry naming the cause and the wait; no URL query, no headers, no body."""
+    exc = details.get("exception")
+    response = response_of(exc) if exc is not None else None
+    cause = f"HTTP {response.status_code}" if response is not None else type(exc).__name__
+    logger.warning(
+        "%s: retrying after %s, waiting %.1f s (attempt %d).",
+        what,
+        cause,
+        details.get("wait", 0.0),
+        details.get("tries", 0),
+    )
+
+
 def classify(response: requests.Response, *, host: str, auth: ZendeskAuth) -> None:
-    """Raise the right exception for a non-2xx reply (shared by tap streams and the client)."""
+    """Raise the right exception for a non-2xx reply (shared by tap streams and the client).
+
+    A 401 with OAuth refresh configured refreshes the access token once (or takes the one another
+    process just saved) and raises `CredentialsRefreshedError`, which the retry policy resends at
+    once; a 401 on a token refreshed for a 401 and not yet seen to work is fatal.
+    """
     status = response.status_code
     if status < 400:
+        auth.confirm(response)
         return
     if status in RETRY_STATUSES:
         raise RetriableAPIError(describe_response(response), response)
     if status == 401:
-        raise AuthenticationError(auth_failure_message(response, host=host, auth_mode=auth.describe()))
+        if auth.recover_from_401(response):
+            msg = (
+                f"{describe_response(response)}; the OAuth access token was refreshed, resending."
+            )
+            raise CredentialsRefreshedError(msg, response)
+        raise AuthenticationError(
+            auth_failure_message(
+                response, host=host, auth_mode=auth.describe(), hint=auth.failure_hint()
+            )
+        )
     raise ZendeskRequestError(describe_response(response), response)
 
 
@@ -120,14 +168,7 @@ class ZendeskClient:
     def _retrying(self, func: t.Callable, method: str, idempotent: bool | None) -> t.Callable:
         """Wrap one attempt in the retry policy; writes retry only when Zendesk refused them."""
         safe = method.upper() in ("GET", "HEAD") if idempotent is None else idempotent
-        return backoff.on_exception(
-            lambda: self.policy.wait_gen(idempotent=safe),
-            RETRIABLE_EXCEPTIONS,
-            max_tries=None,
-            jitter=None,
-            on_backoff=self._log_backoff,
-            logger=None,
-        )(func)
+        return retrying(func, self.policy, idempotent=safe, on_backoff=self._log_backoff)
 
     def _send_json(self, method: str, url: str, params: t.Any, body: t.Any) -> dict[str, t.Any]:
         """One attempt that must yield a JSON object (204 yields {})."""
@@ -153,20 +194,8 @@ class ZendeskClient:
         return self.request_json("GET", path_or_url, params=params or None)
 
     def _log_backoff(self, details: t.Mapping[str, t.Any]) -> None:
-        """One line per retry: what failed, how long we wait (no URL query, no headers)."""
-        exc = details.get("exception")
-        response = getattr(exc, "response", None)
-        what = (
-            f"HTTP {response.status_code}"
-            if isinstance(response, requests.Response)
-            else type(exc).__name__
-        )
-        self.logger.warning(
-            "Retrying a Zendesk request after %s: waiting %.1f s (attempt %d).",
-            what,
-            details.get("wait", 0.0),
-            details.get("tries", 0),
-        )
+        """One line per retry: what failed, how long we wait."""
+        log_retry(self.logger, "Zendesk request", details)
 
 
 def decode_json(response: requests.Response) -> dict[str, t.Any]:
