@@ -101,12 +101,13 @@ def base_env() -> dict[str, str]:
     return env
 
 
-def run_meltano(exe: Path, root: Path, env: dict[str, str], *args: str,
-                check: bool = True) -> subprocess.CompletedProcess[str]:
-    """Run `meltano ARGS` in `root`; on failure show the command's output tail."""
+def run_meltano(exe: Path, root: Path, env: dict[str, str], *args: str, check: bool = True,
+                stdin: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Run `meltano ARGS` in `root` (stdin from a file); on failure show the output's tail."""
     started = time.monotonic()
-    proc = subprocess.run([str(exe), *args], cwd=root, env=env, capture_output=True, text=True,
-                          timeout=COMMAND_TIMEOUT)
+    with open(stdin or os.devnull, "rb") as source:
+        proc = subprocess.run([str(exe), *args], cwd=root, env=env, stdin=source,
+                              capture_output=True, text=True, timeout=COMMAND_TIMEOUT)
     log = root / "meltano-commands.log"
     with open(log, "a") as handle:
         handle.write(f"$ meltano {' '.join(args)}  # rc={proc.returncode} "
@@ -136,10 +137,11 @@ class MeltanoProject:
     root: Path
     env: dict[str, str] = field(default_factory=base_env)
 
-    def meltano(self, *args: str, check: bool = True,
-                env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def meltano(self, *args: str, check: bool = True, env: dict[str, str] | None = None,
+                stdin: Path | None = None) -> subprocess.CompletedProcess[str]:
         """Run a Meltano command in this project (extra `env` on top of the project's)."""
-        return run_meltano(self.exe, self.root, {**self.env, **(env or {})}, *args, check=check)
+        return run_meltano(self.exe, self.root, {**self.env, **(env or {})}, *args,
+                           check=check, stdin=stdin)
 
     def state_ids(self) -> list[str]:
         """`meltano state list`, one state id per line."""
