@@ -7,13 +7,17 @@ import typing as t
 from urllib.parse import urlsplit
 
 import requests
-from singer_sdk.exceptions import FatalAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 _MAX_DETAIL = 400
 
 
 class AuthenticationError(FatalAPIError):
     """Raised on 401: the credentials were refused; retrying cannot help."""
+
+
+class CredentialsRefreshedError(RetriableAPIError):
+    """Raised on a 401 once a fresh OAuth access token is ready: resend at once, without backoff."""
 
 
 class ZendeskRequestError(FatalAPIError):
@@ -94,16 +98,19 @@ def describe_response(response: requests.Response, *, method: str | None = None)
     return line
 
 
-def auth_failure_message(response: requests.Response, *, host: str, auth_mode: str) -> str:
+def auth_failure_message(
+    response: requests.Response, *, host: str, auth_mode: str, hint: str | None = None
+) -> str:
     """401: name the host and auth mode and the likely fixes, never the credential."""
-    hint = (
-        "Check that the OAuth token is current and was issued for this account (tokens expire "
-        "or get revoked)."
-        if "OAuth" in auth_mode
-        else "Check that token access is enabled (Admin Center > Apps and integrations > Zendesk "
-        "API), that `email` is the token owner's address (without /token), and that "
-        "`api_token` is current."
-    )
+    if hint is None:
+        hint = (
+            "Check that the OAuth token is current and was issued for this account (tokens "
+            "expire or get revoked)."
+            if "OAuth" in auth_mode
+            else "Check that token access is enabled (Admin Center > Apps and integrations > "
+            "Zendesk API), that `email` is the token owner's address (without /token), and that "
+            "`api_token` is current."
+        )
     return f"{describe_response(response)}. Zendesk refused {auth_mode} for {host}. {hint}"
 
 

@@ -9,10 +9,15 @@ from dataclasses import dataclass
 import requests
 from singer_sdk.exceptions import RetriableAPIError
 
+from tap_zendesk.api.errors import CredentialsRefreshedError
+
 #: Statuses worth another try. 409: edit conflicts clear up (zendesk_api.md 1.4).
 RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
 #: Without Retry-After on a 429 Zendesk's own clients wait 60 s (zendesk_api.md 1.4).
 DEFAULT_RATE_LIMIT_WAIT = 60.0
+#: Resends of one request with a refreshed OAuth token; a second 401 right after a refresh is
+#: fatal already (`RefreshingToken.recover`), so this only bounds tokens rotated by others.
+MAX_CREDENTIAL_RESENDS = 3
 
 #: Exceptions the retry loop catches; everything else propagates at once.
 RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
@@ -81,7 +86,9 @@ class RetryPolicy:
         """Reads retry on any transient failure; writes only when Zendesk surely refused them."""
         if idempotent:
             return isinstance(exc, RETRIABLE_EXCEPTIONS)
-        return is_rate_limited(exc) or never_sent(exc)
+        # A 401 means Zendesk refused the request: resending a write cannot duplicate it.
+        refused = isinstance(exc, CredentialsRefreshedError)
+        return refused or is_rate_limited(exc) or never_sent(exc)
 
     def backoff_wait(self, attempt: int) -> float:
         """Exponential backoff with full-range jitter: base * 2^(attempt-1), capped."""
@@ -94,10 +101,17 @@ class RetryPolicy:
         """A `backoff` wait generator: receives each exception, yields seconds, stops = give up."""
         rate_limited = 0
         transient = 0
+        resent = 0
         exc = yield  # type: ignore[misc]  # primed by backoff with None
         while True:
             if not self.is_retriable(exc, idempotent=idempotent):
                 return
+            if isinstance(exc, CredentialsRefreshedError):
+                resent += 1
+                if resent > MAX_CREDENTIAL_RESENDS:
+                    return
+                exc = yield 0.0
+                continue
             if is_rate_limited(exc):
                 rate_limited += 1
                 if rate_limited > self.max_retries:

@@ -7,10 +7,18 @@ import typing as t
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError
 
+from tap_zendesk.api.oauth import OAuthError, TokenStore, login_command, token_store_path
 from tap_zendesk.api.urls import base_url, normalize_subdomain
 
 #: Every credential key; used by the secret scrubber and by config error messages.
-SECRET_KEYS = ("api_token", "oauth_token")
+SECRET_KEYS = ("api_token", "oauth_token", "client_secret", "refresh_token")
+#: Auth mode -> the keys that select it (exactly one mode per config). `email` belongs to the
+#: API-token mode but selects nothing on its own; `token_store` has a default.
+AUTH_MODES = {
+    "oauth_refresh": ("client_id", "client_secret", "refresh_token"),
+    "oauth_token": ("oauth_token",),
+    "api_token": ("api_token",),
+}
 
 CONNECTION_PROPERTIES = th.PropertiesList(
     th.Property(
@@ -46,6 +54,40 @@ CONNECTION_PROPERTIES = th.PropertiesList(
         "`email` + `api_token`.",
     ),
     th.Property(
+        "client_id",
+        th.StringType,
+        description=(
+            "Unique identifier of your Zendesk OAuth client (Admin Center > Apps and "
+            "integrations > APIs > OAuth clients), e.g. `acme-pipeline`. With `client_secret` "
+            "and a refresh token: OAuth whose tokens are refreshed and rotated unattended."
+        ),
+    ),
+    th.Property(
+        "client_secret",
+        th.StringType,
+        secret=True,
+        description="Secret of the OAuth client `client_id`.",
+    ),
+    th.Property(
+        "refresh_token",
+        th.StringType,
+        secret=True,
+        description=(
+            "Initial OAuth refresh token. Zendesk swaps it on every refresh, so it is used only "
+            "until `token_store` holds a newer one. Optional once `tap-zendesk-login` has "
+            "filled the token store."
+        ),
+    ),
+    th.Property(
+        "token_store",
+        th.StringType,
+        description=(
+            "Path of the JSON file (mode 0600) that holds the current OAuth access and refresh "
+            "token, shared by the tap, the target and every run. Default: "
+            "`~/.config/tap-zendesk/tokens-<subdomain>-<client_id>.json`."
+        ),
+    ),
+    th.Property(
         "api_url",
         th.StringType,
         description=(
@@ -78,22 +120,42 @@ CONNECTION_PROPERTIES = th.PropertiesList(
 )
 
 
+def auth_mode(config: t.Mapping[str, t.Any]) -> str | None:
+    """The configured auth mode (`oauth_refresh`, `oauth_token`, `api_token`), None if none."""
+    for mode, keys in AUTH_MODES.items():
+        if any(config.get(key) for key in keys):
+            return mode
+    return None
+
+
+def has_credentials(config: t.Mapping[str, t.Any]) -> bool:
+    """True when some auth mode is configured (discovery may then read field definitions)."""
+    return auth_mode(config) is not None
+
+
 def validate_connection_config(config: t.Mapping[str, t.Any]) -> None:
     """Check the cross-field rules the JSON schema cannot express; name keys, never values."""
     errors: list[str] = []
-    has_token = bool(config.get("api_token"))
-    has_oauth = bool(config.get("oauth_token"))
-    if has_token and has_oauth:
+    present = {
+        mode: [key for key in keys if config.get(key)] for mode, keys in AUTH_MODES.items()
+    }
+    present = {mode: keys for mode, keys in present.items() if keys}
+    if len(present) > 1:
+        keys = ", ".join(f"`{key}`" for keys in present.values() for key in keys)
         errors.append(
-            "Both `api_token` and `oauth_token` are set: choose one auth mode and remove the "
-            "other key."
+            f"Several auth modes are set ({keys}): keep exactly one of `client_id` + "
+            "`client_secret` + `refresh_token` (OAuth), `oauth_token`, or `email` + `api_token` "
+            "(legacy), and remove the other keys."
         )
-    elif not has_token and not has_oauth:
+    elif not present:
         errors.append(
-            "No credentials: set `email` + `api_token`, or `oauth_token` "
-            "(env: TAP_ZENDESK_API_TOKEN / TARGET_ZENDESK_API_TOKEN, ...)."
+            "No credentials: set `client_id` + `client_secret` + `refresh_token` (OAuth, see "
+            "the README), `oauth_token`, or `email` + `api_token` (legacy) (env: "
+            "TAP_ZENDESK_CLIENT_ID / TARGET_ZENDESK_CLIENT_ID, ...)."
         )
-    if has_token and not config.get("email"):
+    elif "oauth_refresh" in present:
+        errors += _refresh_flow_errors(config)
+    if config.get("api_token") and not config.get("email"):
         errors.append("`api_token` needs `email`: set `email` to the address of the token's owner.")
     if not config.get("subdomain") and not config.get("api_url"):
         errors.append("Set `subdomain` (the `acme` of acme.zendesk.com), or `api_url`.")
@@ -112,3 +174,29 @@ def validate_connection_config(config: t.Mapping[str, t.Any]) -> None:
         errors.append("`request_timeout` must be a positive number of seconds.")
     if errors:
         raise ConfigValidationError("Invalid Zendesk connection settings", errors=errors)
+
+
+def _refresh_flow_errors(config: t.Mapping[str, t.Any]) -> list[str]:
+    """OAuth refresh: client id and secret, and a refresh token in the config or the store."""
+    missing = [f"`{key}`" for key in ("client_id", "client_secret") if not config.get(key)]
+    if missing:
+        return [
+            f"OAuth with a refresh token also needs {' and '.join(missing)}: set `client_id`, "
+            "`client_secret` and `refresh_token` (or fill the token store with "
+            "`tap-zendesk-login`)."
+        ]
+    if config.get("refresh_token") or not (config.get("subdomain") or config.get("api_url")):
+        return []
+    try:
+        path = token_store_path(config)
+        record = TokenStore(path).read()
+    except ValueError:
+        return []  # a bad subdomain or api_url has its own message
+    except OAuthError as exc:
+        return [str(exc)]
+    if record is None or not record.pair.refresh_token:
+        return [
+            f"`refresh_token` is not set and the token store {path} holds none: run "
+            f"`{login_command(config)}` once, or set `refresh_token`."
+        ]
+    return []
