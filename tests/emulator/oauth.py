@@ -100,6 +100,8 @@ class OAuthServer:
         self.access: dict[str, _Access] = {}
         self.refresh: dict[str, _Refresh] = {}
         self.granted: Counter[str] = Counter()
+        #: Every token ever issued, so tests can scan output for any of them.
+        self.issued: list[str] = []
         self.refused: Counter[str] = Counter()
 
     # ---- the API side --------------------------------------------------------------------
@@ -213,6 +215,7 @@ class OAuthServer:
         expires_at = now + self.lifetime if self.lifetime > 0 else None
         with self.lock:
             self.access[access] = _Access(self.client_id, scope, expires_at, refresh)
+            self.issued += [tok for tok in (access, refresh) if tok]
             if refresh is not None:
                 self.refresh[refresh] = _Refresh(self.client_id, scope, now + REFRESH_LIFETIME,
                                                  access)

@@ -241,6 +241,11 @@ class Emulator:
         server = self._app.oauth
         return {**server.stats(), **server.live()}
 
+    def issued_oauth_tokens(self) -> list[str]:
+        """Every OAuth access and refresh token issued so far (for secret scans)."""
+        with self._app.oauth.lock:
+            return list(self._app.oauth.issued)
+
     def revoke_oauth_tokens(self) -> int:
         """Revoke every issued OAuth access and refresh token (a user removed the grant)."""
         return self._app.oauth.revoke()
