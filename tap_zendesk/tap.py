@@ -58,7 +58,10 @@ class TapZendesk(Tap):
             "page_size",
             th.IntegerType,
             default=1000,
-            description="Rows per incremental-export page (1 to 1000; Zendesk's maximum is 1000).",
+            description=(
+                "Rows per page of the incremental exports and of `ticket_audits` (1 to 1000; "
+                "Zendesk's maximum is 1000)."
+            ),
         ),
         th.Property(
             "type_custom_fields",

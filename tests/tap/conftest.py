@@ -6,12 +6,7 @@ import pytest
 
 #: Generated SDK standard-test cases that fail for a reason outside the tap tests' files.
 #: strict=True: once the cause is fixed the XPASS fails the run, so the mark gets removed.
-KNOWN = {
-    "test_tap_stream_record_schema_matches_transformed_catalog[ticket_comments]": (
-        "tap_zendesk/schemas/ticket_comments.json lacks the VoiceComment fields formatted_from, "
-        "formatted_to, transcription_visible and trusted (real voice comments carry them)"
-    ),
-}
+KNOWN: dict[str, str] = {}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

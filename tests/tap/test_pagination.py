@@ -227,7 +227,9 @@ def test_unpaginated_lists_make_one_request_each(clean):
 def test_ticket_audits_emit_every_listed_audit_once(emulator_factory, audits_style):
     """/ticket_audits in either reply style: every audit Zendesk lists once, then stop."""
     emu = start_emulator(emulator_factory, tickets=300, seed=3, audits_style=audits_style)
-    run = run_tap(tap_config(emu), only={"ticket_audits"}, prepare=fresh_counts(emu))
+    run = run_tap(
+        tap_config(emu, page_size=100), only={"ticket_audits"}, prepare=fresh_counts(emu)
+    )
     expected = visible_audit_ids(emu)
     assert len(expected) > 100, "premise: more than one page"
     assert_exactly(run, "ticket_audits", expected)

@@ -66,7 +66,7 @@ def test_a_full_sync_of_2000_tickets_makes_about_the_minimum_number_of_requests(
     for path, collection in LISTS.items():
         minimum[path] = allowed[path] = pages(len(emu.collection(collection)), 100)
     minimum["/api/v2/ticket_audits"] = allowed["/api/v2/ticket_audits"] = pages(
-        len(listed_audits), 100
+        len(listed_audits), 1000
     )
     for path in UNPAGED:
         minimum[path] = allowed[path] = 1
