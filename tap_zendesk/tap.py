@@ -10,13 +10,17 @@ import requests
 from singer_sdk import Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
-from singer_sdk.exceptions import ConfigValidationError, FatalAPIError, RetriableAPIError
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_zendesk.api.auth import ZendeskAuth, warn_if_legacy
 from tap_zendesk.api.client import make_governor, make_session
 from tap_zendesk.api.governor import RateLimitGovernor
 from tap_zendesk.api.retry import RetryPolicy
-from tap_zendesk.api.settings import CONNECTION_PROPERTIES, validate_connection_config
+from tap_zendesk.api.settings import (
+    CONNECTION_PROPERTIES,
+    config_error,
+    validate_connection_config,
+)
 from tap_zendesk.api.urls import base_url
 from tap_zendesk.custom_fields import typed_object_schema, typed_ticket_schema
 from tap_zendesk.streams import STREAM_TYPES
@@ -113,7 +117,7 @@ class TapZendesk(Tap):
                 if parsed > pendulum.now("UTC"):
                     errors.append("`start_date` is in the future: nothing could be exported.")
         if errors:
-            raise ConfigValidationError("Invalid tap-zendesk settings", errors=errors)
+            raise config_error("Invalid tap-zendesk settings", errors)
 
     @cached_property
     def connection(self) -> Connection:

@@ -173,7 +173,7 @@ def validate_connection_config(config: t.Mapping[str, t.Any]) -> None:
     if not isinstance(timeout, (int, float)) or timeout <= 0:
         errors.append("`request_timeout` must be a positive number of seconds.")
     if errors:
-        raise ConfigValidationError("Invalid Zendesk connection settings", errors=errors)
+        raise config_error("Invalid Zendesk connection settings", errors)
 
 
 def _refresh_flow_errors(config: t.Mapping[str, t.Any]) -> list[str]:
@@ -200,3 +200,12 @@ def _refresh_flow_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             f"`{login_command(config)}` once, or set `refresh_token`."
         ]
     return []
+
+
+def config_error(summary: str, errors: list[str]) -> ConfigValidationError:
+    """A ConfigValidationError whose text lists every problem.
+
+    The SDK prints `errors` only on some CLI paths (not `--discover`); with the problems in the
+    message itself every path shows what to fix.
+    """
+    return ConfigValidationError(f"{summary}: " + " ".join(errors), errors=errors)
