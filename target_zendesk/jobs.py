@@ -536,6 +536,19 @@ class JobRunner:
         """Hand results to the sink; items without a good result get one more careful try."""
         status = job.get("status")
         mapped = map_results(batch.items, job.get("results"))
+        with self.journal.transaction():
+            self._settle_final(batch, job, status, mapped, unknown, handler)
+
+    def _settle_final(
+        self,
+        batch: Batch,
+        job: dict[str, t.Any],
+        status: t.Any,
+        mapped: list[ItemResult | None],
+        unknown: list[Batch],
+        handler: BatchHandler,
+    ) -> None:
+        """Write outcomes and end the batch in one journal transaction."""
         done: list[tuple[Item, ItemResult]] = []
         retry: list[Item] = []
         for item, result in zip(batch.items, mapped, strict=True):

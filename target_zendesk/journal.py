@@ -7,6 +7,7 @@ shared under a lock: the SDK may drain sinks from threads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sqlite3
@@ -17,6 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import msgspec
+
+from tap_zendesk.api.errors import FatalSyncError
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS id_map (
     kind TEXT NOT NULL, source_key TEXT NOT NULL, dest_id INTEGER, digest TEXT,
@@ -24,21 +29,24 @@ CREATE TABLE IF NOT EXISTS id_map (
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS comments (
     ticket_key TEXT NOT NULL, comment_key TEXT NOT NULL, created_at TEXT NOT NULL,
-    payload BLOB NOT NULL, PRIMARY KEY (ticket_key, comment_key)
-) WITHOUT ROWID;
+    payload BLOB NOT NULL, UNIQUE (ticket_key, comment_key)
+);
 CREATE TABLE IF NOT EXISTS deferred_tickets (
     seq INTEGER PRIMARY KEY, ticket_key TEXT NOT NULL UNIQUE, record BLOB NOT NULL
 );
 CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY, stream TEXT NOT NULL, operation TEXT NOT NULL, job_id TEXT,
-    created_at REAL NOT NULL
+    created_at REAL NOT NULL, items BLOB NOT NULL
 );
-CREATE TABLE IF NOT EXISTS batch_items (
-    batch_id INTEGER NOT NULL, position INTEGER NOT NULL, source_key TEXT NOT NULL,
-    external_id TEXT, email TEXT, dest_id INTEGER, digest TEXT, status TEXT,
-    PRIMARY KEY (batch_id, position)
-) WITHOUT ROWID;
 """
+#: One batch's items as a single blob: a row per batch, not per record (SQLite writes cost
+#: several microseconds per row, deletes more).
+_ITEM_FIELDS = ("key", "external_id", "email", "dest_id", "digest", "status")
+_items_encoder = msgspec.json.Encoder()
+_items_decoder = msgspec.json.Decoder()
+
+#: Bumped when the tables change; an older journal is refused with a clear message.
+SCHEMA_VERSION = 1
 
 #: A destination id stored for a source object that was deliberately not written (deleted).
 DELETED = "deleted"
@@ -79,6 +87,7 @@ class Journal:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._depth = 0
         if str(self.path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         self._lock = threading.RLock()
@@ -87,23 +96,45 @@ class Journal:
         # WAL + NORMAL: a killed process keeps every committed transaction (only a power cut
         # could lose the last ones), at a fraction of FULL's fsync cost.
         self._db.execute("PRAGMA synchronous=NORMAL")
+        version = self._db.execute("PRAGMA user_version").fetchone()[0]
+        if version not in (0, SCHEMA_VERSION):
+            self._db.close()
+            msg = (
+                f"The journal {self.path} was written by another version of target-zendesk "
+                f"(schema {version}, this one uses {SCHEMA_VERSION}). Finish its work with that "
+                "version, or move the file away to start a new journal."
+            )
+            raise FatalSyncError(msg)
         self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         """Close the connection (the file stays for the next run)."""
         with self._lock:
             self._db.close()
 
+    @contextlib.contextmanager
+    def transaction(self) -> t.Iterator[None]:
+        """Group writes into one transaction (nested uses join the outer one)."""
+        with self._lock:
+            self._depth += 1
+            if self._depth == 1:
+                self._db.execute("BEGIN")
+            try:
+                yield
+            except BaseException:
+                self._depth -= 1
+                if self._depth == 0:
+                    self._db.execute("ROLLBACK")
+                raise
+            self._depth -= 1
+            if self._depth == 0:
+                self._db.execute("COMMIT")
+
     def _write(self, sql: str, rows: t.Iterable[t.Sequence[t.Any]]) -> None:
         """Run executemany inside one transaction."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                self._db.executemany(sql, rows)
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
+        with self.transaction():
+            self._db.executemany(sql, rows)
 
     def _select_in(
         self, sql: str, head: t.Sequence[t.Any], keys: t.Sequence[str]
@@ -157,10 +188,27 @@ class Journal:
         return out
 
     def drop_comments(self, ticket_keys: t.Sequence[str]) -> int:
-        """Forget the comments of imported (or deleted) tickets; return how many there were."""
+        """Forget the comments of deleted tickets; return how many there were."""
         with self._lock:
             before = self._db.total_changes
             self._write("DELETE FROM comments WHERE ticket_key = ?", [(k,) for k in ticket_keys])
+            return self._db.total_changes - before
+
+    def prune_comments(self) -> int:
+        """Drop comments of imported tickets once, at the end (cheaper than per batch)."""
+        with self.transaction():
+            left = self._db.execute(
+                "SELECT COUNT(*) FROM comments WHERE ticket_key NOT IN "
+                "(SELECT source_key FROM id_map WHERE kind = 'tickets' AND dest_id IS NOT NULL)"
+            ).fetchone()[0]
+            before = self._db.total_changes
+            if left == 0:
+                self._db.execute("DELETE FROM comments")  # SQLite truncates the table at once
+            else:
+                self._db.execute(
+                    "DELETE FROM comments WHERE ticket_key IN (SELECT source_key FROM id_map "
+                    "WHERE kind = 'tickets' AND dest_id IS NOT NULL)"
+                )
             return self._db.total_changes - before
 
     # -- tickets waiting for their comments ------------------------------------------------
@@ -190,63 +238,32 @@ class Journal:
     # -- batches and jobs ------------------------------------------------------------------
     def begin_batch(self, stream: str, operation: str, items: t.Sequence[t.Any]) -> int:
         """Record a batch before its POST, so a crash mid-request leaves a trace to reconcile."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            try:
-                cur = self._db.execute(
-                    "INSERT INTO batches (stream, operation, created_at) VALUES (?, ?, ?)",
-                    (stream, operation, time.time()),
-                )
-                batch_id = int(cur.lastrowid or 0)
-                self._db.executemany(
-                    "INSERT INTO batch_items (batch_id, position, source_key, external_id, email, "
-                    "dest_id, digest, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            batch_id,
-                            n,
-                            i.key,
-                            i.external_id,
-                            i.email,
-                            i.dest_id,
-                            i.digest,
-                            i.status,
-                        )
-                        for n, i in enumerate(items)
-                    ],
-                )
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-            return batch_id
+        blob = _items_encoder.encode([[getattr(i, f) for f in _ITEM_FIELDS] for i in items])
+        with self.transaction():
+            cur = self._db.execute(
+                "INSERT INTO batches (stream, operation, created_at, items) VALUES (?, ?, ?, ?)",
+                (stream, operation, time.time(), blob),
+            )
+            return int(cur.lastrowid or 0)
 
     def set_job(self, batch_id: int, job_id: str) -> None:
-        """Zendesk accepted the batch as job `job_id`."""
-        with self._lock:
+        """Note that Zendesk accepted the batch as job `job_id`."""
+        with self.transaction():
             self._db.execute("UPDATE batches SET job_id = ? WHERE id = ?", (job_id, batch_id))
 
     def end_batch(self, batch_id: int) -> None:
-        """Every record of the batch is final (written, rejected, or handed to a new batch)."""
-        with self._lock:
-            self._db.execute("BEGIN")
-            self._db.execute("DELETE FROM batch_items WHERE batch_id = ?", (batch_id,))
+        """Forget a batch: each of its records is final (written, rejected, or in a new batch)."""
+        with self.transaction():
             self._db.execute("DELETE FROM batches WHERE id = ?", (batch_id,))
-            self._db.execute("COMMIT")
 
     def open_batches(self) -> list[JournalBatch]:
         """Return batches an earlier run submitted (or was submitting) and never saw end."""
         with self._lock:
-            heads = self._db.execute(
-                "SELECT id, stream, operation, job_id, created_at FROM batches ORDER BY id"
+            rows = self._db.execute(
+                "SELECT id, stream, operation, job_id, created_at, items FROM batches ORDER BY id"
             ).fetchall()
-            out = []
-            for batch_id, stream, operation, job_id, created_at in heads:
-                rows = self._db.execute(
-                    "SELECT source_key, external_id, email, dest_id, digest, status "
-                    "FROM batch_items WHERE batch_id = ? ORDER BY position",
-                    (batch_id,),
-                ).fetchall()
-                items = [JournalItem(*row) for row in rows]
-                out.append(JournalBatch(batch_id, stream, operation, job_id, items, created_at))
-            return out
+        out = []
+        for batch_id, stream, operation, job_id, created_at, blob in rows:
+            items = [JournalItem(*row) for row in _items_decoder.decode(blob)]
+            out.append(JournalBatch(batch_id, stream, operation, job_id, items, created_at))
+        return out

@@ -504,6 +504,8 @@ class TicketImportSink(ZendeskSink):
                 break
             self.import_records([decode(blob) for _, blob in page])
             rt.journal.drop_deferred([key for key, _ in page])
+        pruned = rt.journal.prune_comments()
+        self.logger.debug("Dropped %d staged comments of imported tickets.", pruned)
         super().clean_up()
 
     def import_records(self, records: list[dict[str, t.Any]]) -> None:
@@ -591,7 +593,6 @@ class TicketImportSink(ZendeskSink):
             else:
                 self.reject_item(batch, item, result)
         rt.ids.put(self.stream_name, rows)
-        rt.journal.drop_comments([key for key, _, _ in rows])
         rt.counters.add(self.stream_name, "created", len(rows))
         rt.counters.add("ticket_comments", "created", comments)
 
@@ -676,8 +677,6 @@ class RecoveryHandler:
             if result.ok and (result.dest_id or item.dest_id)
         ]
         self.runtime.ids.put(batch.stream, rows)
-        if batch.stream == "tickets":
-            self.runtime.journal.drop_comments([key for key, _, _ in rows])
         self.recovered += len(rows)
 
     def rejected(self, batch: Batch, items: list[Item], error: str, details: str) -> None:

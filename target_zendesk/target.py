@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 import threading
 import typing as t
@@ -302,6 +303,9 @@ class TargetZendesk(Target):
         """Return client, journal, id map and jobs; made on the first sink (never for --about)."""
         with self._runtime_lock:
             if self._runtime is None:
+                # Modules and config live for the whole run: keep them out of every gen-2
+                # collection, which otherwise costs ~20 us per record at 1,000s of records/s.
+                gc.freeze()
                 runtime = Runtime(self.config, self.logger)
                 recover(runtime)
                 self._runtime = runtime
