@@ -1,7 +1,7 @@
 """`tap-zendesk-login`: the OAuth authorization-code grant with PKCE, once, into the token store.
 
     tap-zendesk-login --subdomain acme --client-id acme-pipeline
-    python -m tap_zendesk.api.login --api-url http://127.0.0.1:8080 --client-id demo-client --no-browser
+    python -m tap_zendesk.api.login --api-url http://127.0.0.1:8080 --client-id demo-client
 
 Prints the authorization URL (and opens it unless `--no-browser`), receives Zendesk's redirect on
 a loopback port, exchanges the code with the PKCE verifier, and writes the token store that the

@@ -35,7 +35,7 @@ from tap_zendesk.api.urls import base_url, normalize_subdomain
 #: Refresh this long before the access token expires ("a minute or two", issue 11), at most a
 #: quarter of the token's lifetime so that short-lived tokens are not refreshed on every request.
 REFRESH_MARGIN = 90.0
-TOKEN_PATH = "/oauth/tokens"
+TOKEN_PATH = "/oauth/tokens"  # noqa: S105 - a URL path, not a password
 AUTHORIZE_PATH = "/oauth/authorizations/new"
 #: The login helper (console script; `python -m tap_zendesk.api.login` works everywhere).
 LOGIN_COMMAND = "tap-zendesk-login"
@@ -58,7 +58,7 @@ class TokenEndpointError(FatalAPIError):
 
 
 def fingerprint(secret: str) -> str:
-    """SHA-256 of a refresh token: lets the store recognise a configured token without keeping it."""
+    """SHA-256 of a refresh token: the store recognises a configured token without keeping it."""
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
@@ -95,9 +95,10 @@ class TokenPair:
         cls, body: t.Any, now: float, *, previous: TokenPair | None = None, origin: str | None
     ) -> TokenPair:
         """Zendesk's token response; `expires_in` may be absent or null (never expires)."""
-        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str) or not (
-            body["access_token"]
-        ):
+        if not isinstance(body, dict) or not isinstance(body.get("access_token"), str):
+            msg = "the token response holds no access_token"
+            raise ValueError(msg)
+        if not body["access_token"]:
             msg = "the token response holds no access_token"
             raise ValueError(msg)
         refresh = body.get("refresh_token")

@@ -136,10 +136,8 @@ def has_credentials(config: t.Mapping[str, t.Any]) -> bool:
 def validate_connection_config(config: t.Mapping[str, t.Any]) -> None:
     """Check the cross-field rules the JSON schema cannot express; name keys, never values."""
     errors: list[str] = []
-    present = {
-        mode: [key for key in keys if config.get(key)] for mode, keys in AUTH_MODES.items()
-    }
-    present = {mode: keys for mode, keys in present.items() if keys}
+    found = {mode: [key for key in keys if config.get(key)] for mode, keys in AUTH_MODES.items()}
+    present = {mode: keys for mode, keys in found.items() if keys}
     if len(present) > 1:
         keys = ", ".join(f"`{key}`" for keys in present.values() for key in keys)
         errors.append(

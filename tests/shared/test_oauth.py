@@ -406,7 +406,7 @@ def test_client_resends_a_post_with_the_refreshed_token_after_a_401(tmp_path):
 
 
 def test_a_refused_refresh_token_is_one_clear_error_and_the_store_is_untouched(endpoint, tmp_path):
-    """invalid_grant: names the store, the host and the login command; no byte of the store moves."""
+    """invalid_grant names the store, the host and the login command; the store is untouched."""
     cfg = config(tmp_path)
     tok = token(cfg)
     tok.current()
@@ -461,7 +461,7 @@ def test_no_refresh_token_anywhere_says_how_to_log_in(tmp_path):
 
 
 def test_secrets_cover_every_token_and_reprs_show_none(endpoint, tmp_path, caplog):
-    """`ZendeskAuth.secrets` lists the client secret and every token seen; reprs and logs hide them."""
+    """`ZendeskAuth.secrets` lists the client secret and every token; reprs and logs hide them."""
     caplog.set_level(logging.DEBUG)
     clock = Clock()
     auth = ZendeskAuth(config(tmp_path), clock=clock, sleep=lambda s: None)
