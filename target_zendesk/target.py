@@ -70,9 +70,10 @@ IGNORED_STREAMS: dict[str, str] = {
     ),
     "side_conversations": "side conversations cannot be imported",
 }
-#: Ids of source-account objects that are not mapped yet (groups, brands, forms, statuses):
-#: sent as they are, they would point at the wrong destination object, or at none.
-DEFAULT_DROP_FIELDS = ("group_id", "brand_id", "ticket_form_id", "custom_status_id")
+#: Ids of source-account objects that are not mapped yet (groups, brands, forms, statuses),
+#: and the source's support address: sent as they are, they would point at the wrong
+#: destination object, or at none.
+DEFAULT_DROP_FIELDS = ("group_id", "brand_id", "ticket_form_id", "custom_status_id", "recipient")
 
 
 class UnsupportedStreamError(FatalSyncError):
@@ -192,8 +193,9 @@ class TargetZendesk(Target):
             default=list(DEFAULT_DROP_FIELDS),
             description=(
                 "Fields removed from every record before writing. Default: ids of groups, brands, "
-                "ticket forms and custom statuses, which belong to the source account and are "
-                "not mapped yet. Set `[]` when those ids are valid in the destination."
+                "ticket forms and custom statuses, and the ticket `recipient` address, which "
+                "belong to the source account and are not mapped yet. Set `[]` when they are "
+                "valid in the destination."
             ),
         ),
         th.Property(
