@@ -86,11 +86,12 @@ class Proc:
 
 def write_tap_inputs(tmp: Path, config: dict[str, Any], streams: set[str],
                      name: str = "tap") -> tuple[Path, Path]:
-    """Config and catalog files selecting `streams` (discovery stays offline)."""
+    """Config and catalog files selecting `streams` (discovery here stays offline: no token)."""
     config_path = tmp / f"{name}-config.json"
     config_path.write_text(json.dumps(config))
     catalog_path = tmp / f"{name}-catalog.json"
-    catalog_path.write_text(json.dumps(catalog_for(config, only=streams)))
+    offline = {**config, "type_custom_fields": False}
+    catalog_path.write_text(json.dumps(catalog_for(offline, only=streams)))
     return config_path, catalog_path
 
 
