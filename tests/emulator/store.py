@@ -66,6 +66,9 @@ class Store:
         self._bytes: dict[tuple[str, Any, Hashable], bytes] = {}
         self._variants: dict[str, set[Hashable]] = {}
         self._derived: dict[Hashable, tuple[tuple[int, ...], Any]] = {}
+        # case-insensitive lookups kept up to date by every write (bulk upserts look one up per
+        # item; rebuilding after each write made a 5,000-user feed quadratic)
+        self._ci: dict[tuple[str, str], dict[str, dict]] = {}
         self.uploads: dict[str, dict] = {}
 
     # ---- plain access -------------------------------------------------------------------
@@ -139,14 +142,32 @@ class Store:
 
     def index_ci(self, name: str, fieldname: str) -> dict[str, dict]:
         """Case-insensitive unique lookup on a string field (email, external_id, name)."""
-        def build() -> dict[str, dict]:
-            out: dict[str, dict] = {}
-            for row in self.rows(name):
-                value = row.get(fieldname)
+        idx = self._ci.get((name, fieldname))
+        if idx is None:
+            with self.lock:
+                idx = self._ci.get((name, fieldname))
+                if idx is None:
+                    idx = {}
+                    for row in self.rows(name):
+                        value = row.get(fieldname)
+                        if isinstance(value, str) and value:
+                            idx.setdefault(value.lower(), row)
+                    self._ci[(name, fieldname)] = idx
+        return idx
+
+    def _ci_write(self, name: str, old: dict | None, new: dict | None) -> None:
+        """Move one row's entries in the case-insensitive indexes (caller holds the lock)."""
+        for (col, fieldname), idx in self._ci.items():
+            if col != name:
+                continue
+            if old is not None:
+                value = old.get(fieldname)
+                if isinstance(value, str) and value and idx.get(value.lower()) is old:
+                    del idx[value.lower()]
+            if new is not None:
+                value = new.get(fieldname)
                 if isinstance(value, str) and value:
-                    out.setdefault(value.lower(), row)
-            return out
-        return self.derived(("ci", name, fieldname), (name,), build)
+                    idx.setdefault(value.lower(), new)
 
     def sorted_rows(self, name: str, sort: str = "id") -> list[dict]:
         """Rows sorted by one field (ascending, id as tie-breaker)."""
@@ -191,6 +212,7 @@ class Store:
             c.pos[oid] = len(c.rows)
             c.rows.append(obj)
             c.by_id[oid] = obj
+            self._ci_write(name, None, obj)
             if isinstance(oid, int) and oid >= c.next_id:
                 c.next_id = oid + 1
             if ts is not None:
@@ -205,6 +227,7 @@ class Store:
             oid = obj.get(c.idf)
             if oid not in c.by_id:
                 return self.insert(name, obj, ts)
+            self._ci_write(name, c.by_id[oid], obj)
             c.rows[c.pos[oid]] = obj
             c.by_id[oid] = obj
             if ts is not None:
@@ -227,6 +250,7 @@ class Store:
             c = self.col(name)
             if oid not in c.by_id:
                 return
+            self._ci_write(name, c.by_id[oid], None)
             del c.by_id[oid]
             c.rows = [r for r in c.rows if r.get(c.idf) != oid]
             c.pos = {r.get(c.idf): i for i, r in enumerate(c.rows)}
