@@ -366,6 +366,9 @@ class RefreshingToken:
         #: Access tokens obtained because of a 401 that no request has succeeded with yet.
         self._unconfirmed: set[str] = set()
         self._known: list[str] = [s for s in (client_secret, self._seed) if s]
+        #: A refresh token Zendesk refused, and the error said then: never sent twice.
+        self._refused_token: str | None = None
+        self._refused_error: OAuthError | None = None
         #: Refreshes this process made, and pairs it took over from the store.
         self.refreshes = 0
         self.adopted = 0
@@ -442,6 +445,8 @@ class RefreshingToken:
                     f"(OAuth client `{self.client_id}`). {self.hint}"
                 )
                 raise OAuthError(msg)
+            if pair.refresh_token == self._refused_token and self._refused_error is not None:
+                raise self._refused_error  # a refused token stays refused; do not ask again
             new = self._refresh(pair, from_config=from_config)
             try:
                 self.store.write(new, client_id=self.client_id, host=self.base, now=self.clock())
@@ -512,7 +517,11 @@ class RefreshingToken:
             self.session, self.base + TOKEN_PATH, body, timeout=self.timeout, sleep=self.sleep
         )
         if response.status_code in (400, 401, 403):
-            self._refused(response, from_config=from_config)
+            try:
+                self._refused(response, from_config=from_config)
+            except OAuthError as exc:
+                self._refused_token, self._refused_error = pair.refresh_token, exc
+                raise
         if response.status_code != 200:
             msg = (
                 f"Zendesk answered {response.status_code} on POST {TOKEN_PATH} ({self.host}) "

@@ -474,3 +474,14 @@ def test_secrets_cover_every_token_and_reprs_show_none(endpoint, tmp_path, caplo
                       repr(auth.tokens.store), auth.describe(), caplog.text])
     for secret in everything:
         assert secret not in shown
+
+
+def test_a_refused_refresh_token_is_not_sent_again_by_the_same_process(endpoint, tmp_path):
+    """Callers that swallow the first error (discovery) do not cause a second refusal."""
+    tok = token(config(tmp_path))
+    endpoint.live.clear()
+    with pytest.raises(OAuthError) as first:
+        tok.current()
+    with pytest.raises(OAuthError) as second:
+        tok.current()
+    assert str(second.value) == str(first.value) and len(endpoint.bodies) == 1
