@@ -474,19 +474,19 @@ class RefreshingToken:
         if record is not None:
             self._check_owner(record)
             self._remember(record.pair)
+        # A store deleted during the run: the pair in memory is still the current one.
+        stored = record.pair if record is not None else self._pair
         if self._seed:
             origin = fingerprint(self._seed)
-            if record is None or (
-                record.pair.origin != origin and record.pair.refresh_token != self._seed
-            ):
+            if stored is None or (stored.origin != origin and stored.refresh_token != self._seed):
                 return TokenPair(None, self._seed, origin=origin), True
-        if record is None:
+        if stored is None:
             msg = (
                 f"No OAuth tokens for {self.host}: the token store {self.store.path} does not "
                 f"exist and `refresh_token` is not set. {self.hint}"
             )
             raise OAuthError(msg)
-        return record.pair, False
+        return stored, False
 
     def _check_owner(self, record: StoreRecord) -> None:
         """A store written for another client or host is refused (its tokens would not work)."""

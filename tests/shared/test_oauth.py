@@ -485,3 +485,16 @@ def test_a_refused_refresh_token_is_not_sent_again_by_the_same_process(endpoint,
     with pytest.raises(OAuthError) as second:
         tok.current()
     assert str(second.value) == str(first.value) and len(endpoint.bodies) == 1
+
+
+def test_a_store_deleted_during_a_run_is_rewritten_from_the_pair_in_memory(endpoint, tmp_path):
+    """The spent seed is not retried: the current pair (in memory) refreshes and is saved again."""
+    clock = Clock()
+    cfg = config(tmp_path)
+    tok = token(cfg, clock)
+    tok.current()
+    TokenStore(cfg["token_store"]).path.unlink()
+    clock.now += 1800
+    assert tok.current() == "at-0002-Zk3"
+    assert endpoint.bodies[-1]["refresh_token"] == "rt-0001-Qm8"
+    assert TokenStore(cfg["token_store"]).read().pair.refresh_token == "rt-0002-Qm8"
