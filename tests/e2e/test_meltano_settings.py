@@ -4,8 +4,10 @@ No Meltano needed: the YAML is read as data. For every custom plugin of this rep
 `settings:` list has exactly the plugin's settings, each with the kind its JSON schema implies
 (secrets `kind: password` + `sensitive: true`, enums `options`, date-times `date_iso8601`), the
 same default (`value`) and the same description; `capabilities` are the plugin's. A failure
-prints the YAML block to paste. Inherited plugins and environments only set known settings,
-and no credential is committed except the emulator's public demo token.
+names what differs; `python -m tests.e2e.test_meltano_settings` rewrites the `settings:` and
+`capabilities:` blocks of meltano.yml from the plugins' --about (comments and everything else
+stay). Inherited plugins and environments only set known settings, and no credential is
+committed except the emulator's public demo token.
 """
 
 from __future__ import annotations
@@ -85,6 +87,51 @@ def yaml_block(entries: list[dict[str, Any]]) -> str:
     return "\n".join("        " + line for line in text.splitlines())
 
 
+LABELS = {"api_token": "API Token", "oauth_token": "OAuth Token", "api_url": "API URL",
+          "client_id": "OAuth Client ID", "client_secret": "OAuth Client Secret",
+          "refresh_token": "OAuth Refresh Token", "json_fields": "JSON Fields"}
+FIX = "Run `.venv/bin/python -m tests.e2e.test_meltano_settings` to rewrite them from --about."
+
+
+def render_settings(name: str) -> str:
+    """meltano.yml's `settings:` entries for a plugin, from its --about (8-space indent)."""
+    lines = []
+    for key, prop in about(name)["settings"]["properties"].items():
+        entry = expected_setting(key, prop)
+        label = LABELS.get(key) or prop.get("title") or key.replace("_", " ").title()
+        lines += [f"        - name: {key}", f"          label: {label}",
+                  f"          kind: {entry['kind']}"]
+        if entry.get("sensitive"):
+            lines.append("          sensitive: true")
+        if "options" in entry:
+            lines.append("          options:")
+            lines += [f"            - {{label: {o['value']}, value: {o['value']}}}"
+                      for o in entry["options"]]
+        if "value" in entry:
+            lines.append(f"          value: {json.dumps(entry['value'])}")
+        lines.append(f"          description: {json.dumps(entry['description'])}")
+    return "\n".join(lines) + "\n"
+
+
+def sync_meltano_yml(text: str) -> str:
+    """meltano.yml text with each own plugin's settings and capabilities taken from --about."""
+    for name in OWN_PLUGINS:
+        head = rf"(\n    - name: {re.escape(name)}\n(?:      .*\n)*?      {{block}}:\n)"
+        caps = "".join(f"        - {c}\n" for c in about(name)["capabilities"])
+        for block, body in (("capabilities", caps), ("settings", render_settings(name))):
+            pattern = re.compile(head.format(block=block) + r"(?:        .*\n)+")
+            text, count = pattern.subn(lambda m, b=body: m.group(1) + b, text, count=1)
+            assert count == 1, f"no `{block}:` block under `- name: {name}` in meltano.yml"
+    return text
+
+
+def test_sync_keeps_a_synced_file_as_it_is() -> None:
+    text = (REPO / "meltano.yml").read_text()
+    synced = sync_meltano_yml(text)
+    assert yaml.safe_load(synced)["plugins"].keys() == meltano_yml()["plugins"].keys()
+    assert sync_meltano_yml(synced) == synced
+
+
 @pytest.mark.parametrize("name", sorted(OWN_PLUGINS))
 def test_settings_mirror_about_one_to_one(name: str) -> None:
     plugin = plugins(OWN_PLUGINS[name])[name]
@@ -95,7 +142,7 @@ def test_settings_mirror_about_one_to_one(name: str) -> None:
     extra = [k for k in declared if k not in props]
     assert not missing and not extra, (
         f"{name}: meltano.yml settings differ from --about: missing {missing}, extra {extra}.\n"
-        f"Add under plugins.{OWN_PLUGINS[name]}[{name}].settings:\n"
+        f"{FIX}\nOr add under plugins.{OWN_PLUGINS[name]}[{name}].settings:\n"
         + yaml_block([expected_setting(k, props[k]) for k in missing]))
     wrong = []
     for setting in plugin["settings"]:
@@ -109,7 +156,7 @@ def test_settings_mirror_about_one_to_one(name: str) -> None:
             wrong.append(want)
     assert not wrong, (
         f"{name}: settings out of sync with --about (kind, sensitive, options, value, "
-        f"description or a missing label). Expected:\n" + yaml_block(wrong))
+        f"description or a missing label). {FIX} Expected:\n" + yaml_block(wrong))
 
 
 @pytest.mark.parametrize("name", sorted(OWN_PLUGINS))
@@ -119,7 +166,7 @@ def test_custom_plugin_declaration(name: str) -> None:
     assert plugin["namespace"] == name.replace("-", "_")
     assert plugin["pip_url"] == "-e ."
     assert plugin["executable"] == name
-    assert sorted(plugin["capabilities"]) == sorted(about(name)["capabilities"])
+    assert sorted(plugin["capabilities"]) == sorted(about(name)["capabilities"]), FIX
     secrets = {k for k, p in about(name)["settings"]["properties"].items() if p.get("secret")}
     assert secrets >= {"api_token", "oauth_token"}
 
@@ -203,3 +250,11 @@ def test_no_secret_is_committed() -> None:
             ok = ENV_REF.match(value) or (env == "emulator" and value == demo_token)
             assert ok, f"{env or 'base'}:{name}.{key} holds a literal secret; use $VARIABLE"
     assert meltano_yml()["send_anonymous_usage_stats"] is False
+
+
+if __name__ == "__main__":
+    path = REPO / "meltano.yml"
+    before = path.read_text()
+    after = sync_meltano_yml(before)
+    path.write_text(after)
+    print(f"{path}: {'updated' if after != before else 'already in sync'}")
