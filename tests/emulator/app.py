@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
-from . import oauth, routes
+from . import oauth, routes, webhooks
 from .config import EmulatorConfig
 from .faults import FOREIGN_BASE, Chaos, Fault, FaultRegistry
 from .jobs import JobManager
@@ -300,6 +300,10 @@ class App:
                                 dumps(self.store.rows(name)) + b"}")
             if parts == ["writes"] and method == "GET":
                 return json_response(200, {"writes": list(self.write_log)})
+            if parts and parts[0] in ("mutate", "webhooks"):
+                found = webhooks.admin(self, method, parts, body)
+                if found is not None:
+                    return found
             if parts and parts[0] == "oauth":
                 found = oauth.admin(self, method, parts, body)
                 if found is not None:

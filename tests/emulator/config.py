@@ -77,6 +77,11 @@ class EmulatorConfig:
     job_retention: float = knob(86400.0, "seconds a job status stays readable")
     job_id_prefix: str = knob("", "job id prefix, e.g. 'V3-' as on newer accounts")
 
+    # --- webhooks (webhooks.py) ---------------------------------------------------------
+    webhook_repeat: int = knob(0, "send every webhook delivery this many extra times, byte "
+                                  "for byte (same event id, invocation id and signature)")
+    webhook_timeout: float = knob(12.0, "seconds to wait for a webhook endpoint to answer")
+
     # --- server -------------------------------------------------------------------------
     socket_timeout: float = knob(120.0, "idle keep-alive connections close after this")
     prewarm: bool = knob(True, "serialise big collections and sort export indexes at start")

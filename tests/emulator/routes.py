@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import exports, oauth, reads, writes
+from . import exports, oauth, reads, webhooks, writes
 from .reads import ListSpec, ShowSpec, by_field, list_handler, show_handler
 
 _TOKENS = {
@@ -263,6 +263,9 @@ route("POST", f"{V2}/uploads", writes.upload, "uploads")
 # ---- OAuth (same host, outside /api/v2; zendesk_api.md 1.1-1.2) ---------------------------------
 route("GET", "/oauth/authorizations/new", oauth.authorizations_new, public=True)
 route("POST", "/oauth/tokens", oauth.tokens, public=True)
+
+# ---- webhooks and the triggers that call them (zendesk_api.md 7.1, 7.3) -------------------------
+webhooks.register(route)
 
 JOB_CREATING = frozenset({
     writes.import_tickets_many, writes.create_tickets_many, writes.update_tickets_many,
