@@ -236,6 +236,8 @@ class ExportStream(ZendeskStream):
     bookmark_key: t.ClassVar[str] = "start_time"
     #: Fields that make a row unique within a run (Zendesk repeats boundary rows).
     dedupe_fields: t.ClassVar[tuple[str, ...]] = ("id", "updated_at")
+    #: Called after each page's STATE; continuous mode stops there on SIGTERM (None: nothing).
+    page_hook: t.Callable[[ExportStream], None] | None = None
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
@@ -247,6 +249,18 @@ class ExportStream(ZendeskStream):
         self._emitted = 0
         self._started = 0.0
         self._last_progress = 0.0
+
+    def reset_run(self) -> None:
+        """Forget one sync's counters and flags before this stream object syncs again.
+
+        Continuous mode syncs the same objects every poll. The dedupe window stays: a time
+        export re-reads up to 70 s before its bookmark (`start_epoch`), and rows emitted by
+        an earlier poll must not come back.
+        """
+        self._ended_quietly = False
+        self.page_last_row = None
+        self._range_start = self._position = None
+        self._emitted = 0
 
     @property
     def per_page(self) -> int:
@@ -279,11 +293,16 @@ class ExportStream(ZendeskStream):
         recent = self._recent
         fields = self.dedupe_fields
         held = None  # one row of look-ahead, so the page's last row can be marked as such
+        emitted = 0
         for row in self.rows(response):
             key = tuple(row.get(f) for f in fields)
-            if key in seen_now or any(key in page for page in recent):
+            if key in seen_now:
+                continue
+            if any(key in page for page in recent):
+                seen_now.add(key)  # still being re-read: keep remembering it
                 continue
             seen_now.add(key)
+            emitted += 1
             if held is not None:
                 yield held
             held = row
@@ -293,7 +312,7 @@ class ExportStream(ZendeskStream):
         # Runs once the page's last row was written (or at once for an empty page), before the
         # SDK asks for the next page: the moment to move the bookmark.
         recent.append(seen_now)
-        self._emitted += len(seen_now)
+        self._emitted += emitted
         self._page_done(response)
 
     def rows(self, response: requests.Response) -> t.Iterable[dict]:
@@ -327,6 +346,8 @@ class ExportStream(ZendeskStream):
                 self.state_manager.is_flushed = False
                 self._write_state_message()
         self._progress(response, done=last_page)
+        if self.page_hook is not None:
+            self.page_hook(self)
 
     def _progress(self, response: requests.Response, *, done: bool) -> None:
         """A line every few seconds: position vs now, records, rate, ETA (rate-limit aware)."""
@@ -376,6 +397,11 @@ class CursorExportStream(ExportStream):
     bookmark_key = "cursor"
     #: Where to restart after Zendesk rejected the stored cursor (None: no restart pending).
     _restart_at: int | None = None
+
+    def reset_run(self) -> None:
+        """Also forget a restart planned after a rejected cursor (the new cursor is stored)."""
+        super().reset_run()
+        self._restart_at = None
 
     def get_new_paginator(self) -> BaseAPIPaginator:
         """Starts at the stored cursor when there is one."""

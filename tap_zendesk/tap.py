@@ -22,6 +22,7 @@ from tap_zendesk.api.settings import (
     validate_connection_config,
 )
 from tap_zendesk.api.urls import base_url
+from tap_zendesk.continuous import CONTINUOUS_PROPERTIES, ContinuousSync, config_errors
 from tap_zendesk.custom_fields import typed_object_schema, typed_ticket_schema
 from tap_zendesk.streams import STREAM_TYPES
 
@@ -95,6 +96,7 @@ class TapZendesk(Tap):
                 "Retry-After) and for other transient failures (5xx, resets, timeouts)."
             ),
         ),
+        *CONTINUOUS_PROPERTIES.wrapped.values(),
     ).to_dict()
 
     def _validate_tap_settings(self) -> None:
@@ -116,6 +118,7 @@ class TapZendesk(Tap):
             else:
                 if parsed > pendulum.now("UTC"):
                     errors.append("`start_date` is in the future: nothing could be exported.")
+        errors += config_errors(self.config)
         if errors:
             raise config_error("Invalid tap-zendesk settings", errors)
 
@@ -131,6 +134,20 @@ class TapZendesk(Tap):
             governor=make_governor(self.config, self.logger),
             policy=RetryPolicy(max_retries=int(self.config.get("max_retries", 5))),
         )
+
+    @cached_property
+    def continuous(self) -> ContinuousSync | None:
+        """The poll loop and webhook listener, when `poll_interval_seconds` is set."""
+        if self.config.get("poll_interval_seconds") is None:
+            return None
+        return ContinuousSync(self)
+
+    def sync_all(self) -> None:  # type: ignore[misc]
+        """The SDK's sync; in continuous mode it is followed by polls until SIGTERM/SIGINT."""
+        if self.continuous is None:
+            super().sync_all()
+        else:
+            self.continuous.run(super().sync_all)
 
     @property
     def streams(self) -> dict[str, ZendeskStream]:  # type: ignore[override]
