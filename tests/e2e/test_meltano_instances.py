@@ -1,7 +1,8 @@
 """Two Zendesk instances in one Meltano project: `tap-zendesk--global` and `tap-zendesk--usgov`.
 
 Both inherit from `tap-zendesk`, each with its own account (here two emulators with different
-data and different credentials), and job `zendesk-instances` runs them one after the other.
+data and different credentials), and job `zendesk-instances` runs them one after the other
+(started here as cron would: `meltano schedule run zendesk-instances-hourly`).
 Each keeps its own Meltano state: a later run of one leaves the other's bookmarks alone.
 """
 
@@ -41,7 +42,7 @@ def test_inherited_taps_run_as_one_job_with_separate_state(
     assert hourly["job"]["tasks"] == ["tap-zendesk--global target-jsonl",
                                       "tap-zendesk--usgov target-jsonl"]
 
-    project.meltano("run", "zendesk-instances")
+    project.meltano("schedule", "run", "zendesk-instances-hourly")  # what cron would run
 
     accounts = {"zendesk_global": glob, "zendesk_usgov": gov}
     for folder, emu in accounts.items():
