@@ -82,6 +82,15 @@ class EmulatorConfig:
                                   "for byte (same event id, invocation id and signature)")
     webhook_timeout: float = knob(12.0, "seconds to wait for a webhook endpoint to answer")
 
+    # --- attachments and account definitions (tests/emulator/attachments.py, definitions.py)
+    attachment_auth: bool = knob(False, "content_url downloads need the account's credentials "
+                                        "(private attachments); off: the URL's token suffices")
+    max_upload_bytes: int = knob(50 * 1024 * 1024, "largest file POST /uploads accepts; "
+                                                   "larger ones get 413")
+    definitions: str = knob("", "for a tickets=0 account: pre-create the custom fields, groups, "
+                                "brands, forms and statuses a seeded account has, under this "
+                                "account's own ids: all | some (about half) | '' (none)")
+
     # --- server -------------------------------------------------------------------------
     socket_timeout: float = knob(120.0, "idle keep-alive connections close after this")
     prewarm: bool = knob(True, "serialise big collections and sort export indexes at start")
@@ -95,6 +104,8 @@ class EmulatorConfig:
             raise ValueError(f"role must be admin or agent, not {self.role!r}")
         if self.audits_style not in ("legacy", "cbp"):
             raise ValueError("audits_style must be legacy or cbp")
+        if self.definitions not in ("", "all", "some"):
+            raise ValueError("definitions must be all, some or ''")
 
     @property
     def nominal_rate_limit(self) -> int:

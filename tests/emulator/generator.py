@@ -117,6 +117,14 @@ TOPIC_TAGS = ("billing", "hardware", "software", "network", "refund", "vip", "ur
               "follow_up", "web", "mobile", "onboarding", "bug", "feature_request")
 CHANNELS = ("web", "web", "email", "email", "email", "api", "mobile", "chat", "voice")
 ENCODE_ALPHABET = "0123456789BCDFGHJKLMNPQRSTVWXZ"
+#: Extra attachment kinds: extension, content type, size range in bytes.
+EXTRA_FILES = (
+    ("png", "image/png", 2_000, 200_000), ("jpg", "image/jpeg", 5_000, 150_000),
+    ("pdf", "application/pdf", 10_000, 300_000), ("txt", "text/plain", 100, 5_000),
+    ("zip", "application/zip", 20_000, 400_000),
+    ("docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+     8_000, 120_000),
+)
 
 
 def _slug(text: str) -> str:
@@ -171,6 +179,9 @@ class _Builder:
         self.end = parse_iso(anchor)
         self.start = self.end - WINDOW_DAYS * DAY
         self.burst = burst
+        # A second stream for the attachments added later (several per comment, inline images),
+        # so the main stream, and every object generated from it, stays as it was.
+        self.att_rnd = random.Random(seed * 1_000_003 + 12)
         self.subdomain = "demo"
         self.support_address = f"support@{self.subdomain}.zendesk.com"
         self.cols: dict[str, list[dict]] = {k: [] for k in COLLECTIONS}
@@ -191,6 +202,7 @@ class _Builder:
         ids.seed("org_field", 360110000001 + off, 23)
         ids.seed("audit", 20000000000001 + off * 1000, 128)
         ids.seed("attachment", 21000000000001 + off * 100, 20)
+        ids.seed("extra_attachment", 21500000000001 + off * 100, 20)
         ids.seed("metric", 22000000000001 + off * 100, 9)
         ids.seed("metric_event", 23000000000001 + off * 100, 5)
         ids.seed("rating", 24000000000001 + off * 100, 11)
@@ -251,6 +263,42 @@ class _Builder:
                 "malware_scan_result": att["malware_scan_result"], "thumbnails": [],
             }]
         return att
+
+    def extra_attachments(self, tid: int, j: int, has_one: bool) -> list[dict]:
+        """More files on some comments: a second or third file, and inline images.
+
+        Several types and sizes (a few hundred bytes to ~2 MB); inline images are also
+        referenced from the comment's html_body, as Zendesk does.
+        """
+        r = self.att_rnd
+        out = []
+        if has_one and r.random() < 0.35:
+            for _ in range(1 + (r.random() < 0.4)):
+                out.append(self._extra_file(r.choice(EXTRA_FILES), inline=False))
+        if (tid * 7 + j) % 17 == 0:
+            out.append(self._extra_file(r.choice(EXTRA_FILES[:2]), inline=True))
+        return out
+
+    def _extra_file(self, kind: tuple[str, str, int, int], inline: bool) -> dict:
+        """One extra attachment (its own id sequence and random stream)."""
+        r = self.att_rnd
+        ext, ctype, low, high = kind
+        aid = self.ids("extra_attachment")
+        stem = "image" if inline else ("scan", "notes", "photo", "logs", "quote")[aid % 5]
+        name = f"{stem}_{aid % 100000}.{ext}"
+        token = f"{r.getrandbits(96):024x}"
+        url = f"{self.base}/attachments/token/{token}/?name={name}"
+        size = low + int(r.random() * (high - low))
+        if r.random() < 0.01:
+            size = 1_000_000 + int(r.random() * 1_000_000)
+        image = ctype.startswith("image/")
+        return {
+            "url": f"{self.api}/attachments/{aid}.json", "id": aid, "file_name": name,
+            "content_url": url, "mapped_content_url": url, "content_type": ctype, "size": size,
+            "width": 640 if image else None, "height": 480 if image else None,
+            "inline": inline, "deleted": False, "malware_access_override": False,
+            "malware_scan_result": "malware_not_found", "thumbnails": [],
+        }
 
     def metadata(self, agent: bool, api: bool = False) -> dict:
         """Build an audit/comment metadata object."""
@@ -1166,10 +1214,16 @@ class _Builder:
                         body = "Still not working, sorry. Any other ideas?"
                         cvia = via if channel == "email" else web_via
                 attachments = [self.attachment()] if (tid + j) % att_every == 0 else []
+                attachments += self.extra_attachments(tid, j, bool(attachments))
                 cmeta = meta(author in agent_set, channel == "api")
                 hb = html_cache.get(body)
                 if hb is None:
                     hb = html_cache[body] = html(body)
+                for att in attachments:
+                    if att["inline"]:
+                        hb = hb[: -len("</div>")] + (
+                            f'<p dir="auto"><img src="{att["content_url"]}" '
+                            f'alt="{att["file_name"]}"></p></div>')
                 voice = (j == 0 and channel == "voice")
                 comment = {
                     "id": cid, "type": "VoiceComment" if voice else "Comment",

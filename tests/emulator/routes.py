@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import exports, oauth, reads, webhooks, writes
+from . import attachments, definitions, exports, oauth, reads, webhooks, writes
 from .reads import ListSpec, ShowSpec, by_field, list_handler, show_handler
 
 _TOKENS = {
@@ -258,7 +258,8 @@ route("POST", f"{V2}/organizations/create_or_update", writes.create_or_update_or
       "organizations")
 route("PUT", f"{V2}/organizations/update_many", writes.update_orgs_many, "organizations")
 route("PUT", f"{V2}/organizations/{{id}}", writes.update_org, "organizations")
-route("POST", f"{V2}/uploads", writes.upload, "uploads")
+attachments.register(route)
+definitions.register(route)
 
 # ---- OAuth (same host, outside /api/v2; zendesk_api.md 1.1-1.2) ---------------------------------
 route("GET", "/oauth/authorizations/new", oauth.authorizations_new, public=True)

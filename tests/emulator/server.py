@@ -16,6 +16,7 @@ from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from . import definitions
 from .app import App
 from .config import EmulatorConfig, config_from_kwargs
 from .faults import Fault
@@ -155,6 +156,7 @@ class Emulator:
         self.url = f"http://127.0.0.1:{server.server_address[1]}"
         dataset = generate_account(seed=cfg.seed, tickets=cfg.tickets, base_url=self.url,
                                    admin_email=cfg.email, anchor=cfg.anchor, burst=cfg.burst)
+        definitions.prepare(dataset, cfg, self.url)
         # The account is a large, long-lived object graph: keep the cyclic GC from walking
         # it again and again while indexes and row caches are built and requests served.
         gc.freeze()

@@ -1,10 +1,9 @@
-"""Write handlers: ticket import/create/update, users, organizations, uploads, bulk jobs."""
+"""Write handlers: ticket import/create/update, users, organizations, bulk jobs."""
 
 from __future__ import annotations
 
 import html
 import re
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from .request import Req
@@ -201,6 +200,11 @@ def draft_ticket(app: App, data: dict, *, importing: bool, actor: int) -> Ticket
     group = data.get("group_id")
     if group is not None and app.store.get("groups", group) is None:
         raise ItemInvalid("group", "Group: is invalid")
+    for fname, col, label in (("brand_id", "brands", "Brand"),
+                              ("ticket_form_id", "ticket_forms", "Ticket form"),
+                              ("custom_status_id", "custom_statuses", "Custom status")):
+        if data.get(fname) is not None and app.store.get(col, data[fname]) is None:
+            raise ItemInvalid(fname.removesuffix("_id"), f"{label}: is invalid")
     org = data.get("organization_id")
     if org is not None and app.store.get("organizations", org) is None:
         raise ItemInvalid("organization", "Organization: is invalid")
@@ -916,29 +920,3 @@ def update_orgs_many(app: App, req: Req) -> Response:
         return results
 
     return _job_reply(app, app.jobs.create("bulk_update_organizations", len(pairs), work))
-
-
-# ---------------------------------------------------------------------------------------------
-# uploads
-
-
-def upload(app: App, req: Req) -> Response:
-    """`POST /uploads?filename=` with raw bytes -> 201 {"upload": {token, attachment}}."""
-    name = req.query.get("filename") or "file"
-    token = req.query.get("token") or uuid.uuid4().hex[:24]
-    aid = app.store.new_id("attachments")
-    ctype = req.headers.get("content-type", "application/binary")
-    attachment = {
-        "url": f"{app.base_url}/api/v2/attachments/{aid}.json", "id": aid, "file_name": name,
-        "content_url": f"{app.base_url}/attachments/token/{uuid.uuid4().hex[:24]}/?name={name}",
-        "mapped_content_url": f"{app.base_url}/attachments/token/x/?name={name}",
-        "content_type": ctype, "size": len(req.body), "width": None, "height": None,
-        "inline": False, "deleted": False, "malware_access_override": False,
-        "malware_scan_result": "malware_not_found", "thumbnails": []}
-    entry = app.store.uploads.get(token)
-    attachments = (entry["attachments"] if entry else []) + [attachment]
-    upload_obj = {"token": token, "expires_at": iso(now() + 3 * 86400),
-                  "attachments": attachments, "attachment": attachment}
-    app.store.uploads[token] = upload_obj
-    return json_response(201, {"upload": upload_obj})
-
