@@ -1,5 +1,7 @@
-"""Continuous mode: after the normal sync, keep polling the incremental exports from their
-bookmarks, poll early on verified webhooks, and stop cleanly on SIGTERM/SIGINT.
+"""Continuous mode: keep polling the incremental exports after the normal sync.
+
+Each poll starts at the stream's bookmark; verified webhooks make a poll come early; SIGTERM and
+SIGINT stop cleanly after the current page.
 
 Only the export streams repeat (full-table streams are read once per run). Each poll resumes at
 the stream's own bookmark (`cursor` or `start_time`), so a poll emits only what changed and a
@@ -17,6 +19,7 @@ import threading
 import time
 import typing as t
 from collections import Counter
+from decimal import Decimal
 
 import requests
 from singer_sdk import typing as th
@@ -104,16 +107,24 @@ CONTINUOUS_PROPERTIES = th.PropertiesList(
 
 
 def poll_interval(config: t.Mapping[str, t.Any]) -> float | None:
-    """The configured poll interval, None when continuous mode is off."""
+    """Return the configured poll interval, None when continuous mode is off."""
     value = config.get("poll_interval_seconds")
     return None if value is None else float(value)
+
+
+def _number(value: t.Any) -> float | None:
+    """Return a JSON number as float (config files may yield Decimal); None otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)):
+        return None
+    return float(value)
 
 
 def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
     """Rules the JSON schema cannot express, each with its fix."""
     errors: list[str] = []
     interval = config.get("poll_interval_seconds")
-    if interval is not None and (not isinstance(interval, (int, float)) or interval <= 0):
+    seconds = _number(interval)
+    if interval is not None and (seconds is None or seconds <= 0):
         errors.append(
             "`poll_interval_seconds` must be a positive number of seconds (e.g. 60), or unset "
             "to sync once and exit."
@@ -136,7 +147,7 @@ def config_errors(config: t.Mapping[str, t.Any]) -> list[str]:
         errors.append("`webhook_signing_secret` is set but `webhook_listen_port` is not.")
     for key in ("webhook_max_age_seconds", "webhook_poll_delay_seconds"):
         value = config.get(key)
-        if value is not None and (not isinstance(value, (int, float)) or value < 0):
+        if value is not None and (_number(value) is None or float(value) < 0):
             errors.append(f"`{key}` must be a number of seconds, 0 or more.")
     return errors
 
@@ -185,7 +196,7 @@ class ContinuousSync:
         self._last: dict[str, float] = {}
         self._wanted: dict[str, float] = {}
         self.gap = 0.0
-        #: Polls per stream after the initial sync, and finished poll cycles.
+        #: Polls per stream after the initial sync; cycles: polls of the least polled stream.
         self.polls: Counter[str] = Counter()
         self.cycles = 0
         self._progress = threading.Condition()
@@ -203,12 +214,13 @@ class ContinuousSync:
         self._wake.set()
 
     def nudge(self, streams: t.Iterable[str], why: str = "request") -> None:
-        """Poll these streams early: after the export hold-back, never closer than the budget
-        allows to their previous poll."""
+        """Poll these streams early, after the export hold-back and within the budget."""
         now = self._clock()
         hit = []
         with self._lock:
             for name in streams:
+                if self.polling.is_set() and name not in self._due:
+                    continue  # not selected
                 at = max(now + self.webhook_delay, self._last.get(name, now) + self.gap)
                 self._wanted[name] = max(self._wanted.get(name, 0.0), at)
                 if name in self._due and at < self._due[name]:
@@ -227,7 +239,7 @@ class ContinuousSync:
 
     # -- the run ----------------------------------------------------------------------------
     def export_streams(self) -> list[ExportStream]:
-        """Selected top-level export streams, in sync order (children follow their parent)."""
+        """Return the selected top-level export streams in sync order (children follow)."""
         return [
             s
             for s in self.tap.streams.values()
@@ -237,7 +249,7 @@ class ContinuousSync:
         ]
 
     def run(self, initial_sync: t.Callable[[], None]) -> None:
-        """The normal sync, then polls until stopped; the last STATE is always written."""
+        """Run the normal sync, then poll until stopped; always write the last STATE."""
         streams = self.export_streams()
         for stream in streams:
             stream.page_hook = self._after_page
@@ -288,7 +300,9 @@ class ContinuousSync:
                     due = min(due, max(wanted, now + self.gap))
                 self._due[stream.name] = due
         self.logger.info(
-            "Continuous mode: polling %s every %.1f s.", ", ".join(s.name for s in streams), interval
+            "Continuous mode: polling %s every %.1f s.",
+            ", ".join(s.name for s in streams),
+            interval,
         )
         self.polling.set()
         while not self._stop.is_set():
@@ -302,8 +316,8 @@ class ContinuousSync:
                 self._poll(stream, interval)
             if ready:
                 self.tap.state_writer.write_state(self.tap.state)  # heartbeat for the target
-                with self._progress:
-                    self.cycles += 1
+                with self._progress:  # a cycle: every stream polled once more
+                    self.cycles = min(self.polls[s.name] for s in streams)
                     self._progress.notify_all()
             with self._lock:
                 next_due = min(self._due[s.name] for s in streams)
@@ -322,7 +336,9 @@ class ContinuousSync:
         try:
             stream.sync()
         except (RetriableAPIError, requests.RequestException) as exc:  # retries used up
-            self.logger.warning("%s: poll failed (%s); next try in %.1f s.", stream.name, exc, interval)
+            self.logger.warning(
+                "%s: poll failed (%s); next try in %.1f s.", stream.name, exc, interval
+            )
         stream.finalize_state_progress_markers()
         with self._lock:
             wanted = self._wanted.pop(stream.name, 0.0)
@@ -333,7 +349,7 @@ class ContinuousSync:
                 self._wanted[stream.name] = wanted
 
     def _after_page(self, stream: ExportStream) -> None:
-        """The page and its STATE are out: the one safe place to stop mid-stream."""
+        """Stop here if asked: the page and its STATE are out, the one safe place mid-stream."""
         if self._stop.is_set():
             raise StopAfterPage(stream)
 
@@ -358,8 +374,10 @@ class ContinuousSync:
 
     # -- signals ----------------------------------------------------------------------------
     def _install_signal_handlers(self) -> None:
-        """First SIGTERM/SIGINT: stop after the current page. The SDK's own handler (write
-        STATE, exit at once) stays for a second signal."""
+        """Stop after the current page on SIGTERM/SIGINT; a second signal runs the SDK's.
+
+        The SDK's own handler writes STATE and exits at once, possibly in the middle of a page.
+        """
         if threading.current_thread() is not threading.main_thread():
             return
         for sig in (signal.SIGTERM, signal.SIGINT):

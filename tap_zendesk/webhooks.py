@@ -140,7 +140,7 @@ class DeliveryVerifier:
 
 
 def _event_key(payload: t.Any, headers: t.Mapping[str, str]) -> str | None:
-    """The event's own `id` (7.5), else the invocation id (a trigger body has no id)."""
+    """Return the event's own `id` (7.5), else the invocation id (trigger bodies have none)."""
     if isinstance(payload, dict) and isinstance(payload.get("id"), (str, int)):
         return f"event:{payload['id']}"
     invocation = headers.get(INVOCATION_HEADER)
@@ -188,7 +188,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.client_address[0],
             )
         else:
-            self.server.logger.info("Webhook delivery accepted: %s (webhook %s).", verdict.reason, hook)
+            self.server.logger.info(
+                "Webhook delivery accepted: %s (webhook %s).", verdict.reason, hook
+            )
         self._answer(verdict.status, verdict.reason)
         if verdict.streams:
             self.server.on_streams(verdict.streams, f"webhook {hook}")
@@ -200,7 +202,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_PUT = do_PATCH = do_DELETE = do_GET  # noqa: N815
 
     def _answer(self, status: int, reason: str) -> None:
-        """A tiny JSON reply; counted per status for logs and tests."""
+        """Send a tiny JSON reply, counted per status for logs and tests."""
         with self.server.counts_lock:
             self.server.counts[status] = self.server.counts.get(status, 0) + 1
         data = json.dumps({"status": reason}).encode()
