@@ -14,11 +14,13 @@ from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_zendesk.api.auth import ZendeskAuth, warn_if_legacy
 from tap_zendesk.api.client import make_governor, make_session
+from tap_zendesk.api.errors import AuthenticationError
 from tap_zendesk.api.governor import RateLimitGovernor
 from tap_zendesk.api.retry import RetryPolicy
 from tap_zendesk.api.settings import (
     CONNECTION_PROPERTIES,
     config_error,
+    has_credentials,
     validate_connection_config,
 )
 from tap_zendesk.api.urls import base_url
@@ -173,13 +175,10 @@ class TapZendesk(Tap):
             validate_connection_config(self.config)
             self._validate_tap_settings()
         streams = [stream_class(tap=self) for stream_class in STREAM_TYPES]
-        if self.config.get("type_custom_fields", True) and self._has_credentials():
+        # Discovery without credentials (e.g. `--about`) stays offline.
+        if self.config.get("type_custom_fields", True) and has_credentials(self.config):
             self._type_custom_fields({stream.name: stream for stream in streams})
         return streams
-
-    def _has_credentials(self) -> bool:
-        """Discovery without credentials (e.g. `--about`) stays offline."""
-        return bool(self.config.get("api_token") or self.config.get("oauth_token"))
 
     def _type_custom_fields(self, streams: dict[str, ZendeskStream]) -> None:
         """Read field definitions through the field streams; on failure keep loose types."""
@@ -188,6 +187,8 @@ class TapZendesk(Tap):
                 name: list(streams[name].get_records(None))
                 for name in ("ticket_fields", "user_fields", "organization_fields")
             }
+        except AuthenticationError:
+            raise  # refused credentials stop the run here, not at the first stream
         except (FatalAPIError, RetriableAPIError, requests.RequestException) as exc:
             self.logger.warning(
                 "Could not read custom field definitions (%s); custom values keep loose types.",

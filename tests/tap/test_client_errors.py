@@ -203,7 +203,9 @@ def test_refused_credentials_stop_with_host_auth_mode_and_fix(clean, oauth):
         assert "OAuth" in message and "expire" in message, message
     else:
         assert "email + API token" in message and "token access" in message, message
-    assert clean.requests_to("/api/v2/groups") == 1, "a 401 is not retried"
+    # Discovery reads the field definitions first: the run stops at that first refused request.
+    assert clean.requests_to("/api/v2/ticket_fields") == 1, "a 401 is not retried"
+    assert clean.requests_to("/api/v2/groups") == 0, "nothing is asked after a refusal"
     assert_no_secrets(run, wrong)
 
 
