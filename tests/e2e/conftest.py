@@ -151,6 +151,11 @@ class MeltanoProject:
         """`meltano state get ID`, parsed."""
         return json.loads(self.meltano("state", "get", state_id).stdout)
 
+    def states(self) -> dict[str, dict[str, Any]]:
+        """Every stored state in one command (`meltano state export`): {state id: state}."""
+        exported = json.loads(self.meltano("state", "export").stdout)
+        return {state_id: entry["completed"] for state_id, entry in exported.items()}
+
     def jsonl(self, folder: str, stream: str) -> list[dict[str, Any]]:
         """Records target-jsonl wrote to output/<folder>/<stream>.jsonl."""
         path = self.root / "output" / folder / f"{stream}.jsonl"

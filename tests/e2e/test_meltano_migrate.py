@@ -85,12 +85,12 @@ def test_meltano_run_migrates_between_emulators_and_keeps_state(
 
     # Same tap into files: its own state id, a full first run, one file per selected stream.
     project.meltano("run", "tap-zendesk", "target-jsonl")
-    assert sorted(project.state_ids()) == sorted(
-        [state_id, "emulator:tap-zendesk-to-target-jsonl"])
+    states = project.states()
+    assert sorted(states) == sorted([state_id, "emulator:tap-zendesk-to-target-jsonl"])
+    assert states[state_id]["singer_state"]["bookmarks"] == again
     assert sorted(project.outputs()) == sorted(f"tap_zendesk/{s}.jsonl" for s in MIGRATED)
     tickets = project.jsonl("tap_zendesk", "tickets")
     assert sorted(t["id"] for t in tickets) == sorted(t["id"] for t in source_tickets)
-    jsonl_bookmarks = project.state("emulator:tap-zendesk-to-target-jsonl")["singer_state"][
-        "bookmarks"]
+    jsonl_bookmarks = states["emulator:tap-zendesk-to-target-jsonl"]["singer_state"]["bookmarks"]
     assert jsonl_bookmarks["tickets"]["replication_key_value"] == bookmarks["tickets"][
         "replication_key_value"]
