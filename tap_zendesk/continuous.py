@@ -42,6 +42,8 @@ CURSOR_USERS_FACTOR = 2
 DEFAULT_WEBHOOK_POLL_DELAY = 65.0
 #: Longest pause between two checks of the stop flag while idle.
 IDLE_SLICE = 0.5
+#: While idle, STATE goes out at least this often: a target checks its batch age on messages.
+HEARTBEAT_SECONDS = 5.0
 
 CONTINUOUS_PROPERTIES = th.PropertiesList(
     th.Property(
@@ -305,6 +307,7 @@ class ContinuousSync:
             interval,
         )
         self.polling.set()
+        heartbeat = self._clock()
         while not self._stop.is_set():
             self._wake.clear()
             now = self._clock()
@@ -314,14 +317,16 @@ class ContinuousSync:
                 if self._stop.is_set():
                     break
                 self._poll(stream, interval)
-            if ready:
+            if ready or self._clock() - heartbeat >= HEARTBEAT_SECONDS:
                 self.tap.state_writer.write_state(self.tap.state)  # heartbeat for the target
+                heartbeat = self._clock()
+            if ready:
                 with self._progress:  # a cycle: every stream polled once more
                     self.cycles = min(self.polls[s.name] for s in streams)
                     self._progress.notify_all()
             with self._lock:
                 next_due = min(self._due[s.name] for s in streams)
-            pause = next_due - self._clock()
+            pause = min(next_due, heartbeat + HEARTBEAT_SECONDS) - self._clock()
             if pause > 0:
                 self._wake.wait(min(pause, IDLE_SLICE))
 
