@@ -213,7 +213,7 @@ class WebhookHub:
             self.send(item["hook"], item["body"], item["event"], item["event_id"])
 
     def send(self, hook_id: str, body: bytes, event: str, event_id: str | None,
-             headers: dict[str, str] | None = None) -> dict[str, Any]:
+             headers: dict[str, str] | None = None, repeat: bool = True) -> dict[str, Any]:
         """One signed POST (and `webhook_repeat` identical copies); every attempt is logged."""
         with self.lock:
             hook = self.hooks.get(hook_id)
@@ -232,7 +232,7 @@ class WebhookHub:
                 **_auth_header(auth), **(hook.get("custom_headers") or {}),
             }
         record: dict[str, Any] = {}
-        for _ in range(1 + max(0, self.app.cfg.webhook_repeat)):
+        for _ in range(1 + (max(0, self.app.cfg.webhook_repeat) if repeat else 0)):
             record = {"webhook_id": hook_id, "event": event, "event_id": event_id,
                       "invocation_id": headers["X-Zendesk-Webhook-Invocation-Id"],
                       "endpoint": hook["endpoint"], "headers": dict(headers),
@@ -252,7 +252,7 @@ class WebhookHub:
             raise KeyError("no such delivery")
         last = found[-1]
         return self.send(last["webhook_id"], last["body"].encode(), last["event"],
-                         last["event_id"], headers=last["headers"])
+                         last["event_id"], headers=last["headers"], repeat=False)
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Block until at least `count` delivery attempts were made."""
