@@ -1,7 +1,8 @@
 """Local SQLite journal of what was sent where, so a rerun neither duplicates nor loses records.
 
 It holds the id map (source id -> destination id), staged comments, tickets waiting for their
-comments, and every submitted batch with its job id and the source keys in it. One connection
+comments, every submitted batch with its job id and the source keys in it, the source account's
+definitions (fields, groups, ...) and the attachments already uploaded. One connection
 shared under a lock: the SDK may drain sinks from threads.
 """
 
@@ -38,6 +39,14 @@ CREATE TABLE IF NOT EXISTS batches (
     id INTEGER PRIMARY KEY, stream TEXT NOT NULL, operation TEXT NOT NULL, job_id TEXT,
     created_at REAL NOT NULL, items BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS definitions (
+    kind TEXT NOT NULL, source_id TEXT NOT NULL, record BLOB NOT NULL,
+    PRIMARY KEY (kind, source_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS uploads (
+    attachment_key TEXT PRIMARY KEY, ticket_key TEXT NOT NULL, token TEXT NOT NULL,
+    dest_id INTEGER, content_url TEXT, size INTEGER, expires_at REAL NOT NULL
+) WITHOUT ROWID;
 """
 #: One batch's items as a single blob: a row per batch, not per record (SQLite writes cost
 #: several microseconds per row, deletes more).
@@ -267,3 +276,57 @@ class Journal:
             items = [JournalItem(*row) for row in _items_decoder.decode(blob)]
             out.append(JournalBatch(batch_id, stream, operation, job_id, items, created_at))
         return out
+
+    # -- source definitions (fields, groups, brands, forms, statuses) ----------------------
+    def stage_definitions(self, kind: str, rows: t.Iterable[tuple[str, bytes]]) -> None:
+        """Keep (source_id, record) rows of one kind; a repeated definition replaces."""
+        self._write(
+            "INSERT OR REPLACE INTO definitions (kind, source_id, record) VALUES (?, ?, ?)",
+            [(kind, key, blob) for key, blob in rows],
+        )
+
+    def definitions(self, kind: str) -> list[bytes]:
+        """Return the staged source definitions of a kind."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT record FROM definitions WHERE kind = ? ORDER BY source_id", (kind,)
+            ).fetchall()
+        return [row[0] for row in rows]
+
+    # -- uploaded attachments --------------------------------------------------------------
+    def uploads_get(self, keys: t.Sequence[str]) -> dict[str, tuple[str, int | None, str, float]]:
+        """Return (token, dest_id, content_url, expires_at) of files uploaded before."""
+        rows = self._select_in(
+            "SELECT attachment_key, token, dest_id, content_url, expires_at FROM uploads "
+            "WHERE attachment_key IN ({})",
+            (),
+            keys,
+        )
+        return {key: (token, dest, url, exp) for key, token, dest, url, exp in rows}
+
+    def upload_put(
+        self,
+        key: str,
+        ticket_key: str,
+        token: str,
+        dest_id: int | None,
+        content_url: str | None,
+        size: int,
+        expires_at: float,
+    ) -> None:
+        """Record one uploaded file at once (a kill right after must not upload it again)."""
+        self._write(
+            "INSERT OR REPLACE INTO uploads (attachment_key, ticket_key, token, dest_id, "
+            "content_url, size, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(key, ticket_key, token, dest_id, content_url, size, expires_at)],
+        )
+
+    def prune_uploads(self) -> int:
+        """Forget uploads of imported tickets (their tokens are spent)."""
+        with self.transaction():
+            before = self._db.total_changes
+            self._db.execute(
+                "DELETE FROM uploads WHERE ticket_key IN (SELECT source_key FROM id_map "
+                "WHERE kind = 'tickets' AND dest_id IS NOT NULL)"
+            )
+            return self._db.total_changes - before

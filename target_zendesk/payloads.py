@@ -124,6 +124,36 @@ class Resolver(t.Protocol):
         """Return the destination id of an already imported ticket, else None."""
 
 
+class Definitions(t.Protocol):
+    """Source definitions -> the destination's (fields, groups, brands, forms, statuses).
+
+    `target_zendesk.definitions.DefinitionMap` implements it; without one, ids and field
+    values are written as they are.
+    """
+
+    def reference(self, kind: str, value: t.Any, where: str) -> int | None:
+        """Return the destination id (None: leave the attribute out), or raise RecordError."""
+
+    def ticket_custom_fields(
+        self, values: list[dict[str, t.Any]], refs: Resolver, notes: list[str]
+    ) -> list[dict[str, t.Any]] | None:
+        """Return `custom_fields` in destination terms (None: unchanged), or raise."""
+
+    def object_fields(
+        self, kind: str, values: dict[str, t.Any], refs: Resolver, notes: list[str]
+    ) -> dict[str, t.Any]:
+        """Return `user_fields`/`organization_fields` in destination terms, or raise."""
+
+
+#: Record attributes holding the id of a definition, and its kind (`Definitions.reference`).
+REFERENCE_FIELDS = {
+    "group_id": "groups",
+    "brand_id": "brands",
+    "ticket_form_id": "ticket_forms",
+    "custom_status_id": "custom_statuses",
+}
+
+
 # -- small helpers ---------------------------------------------------------------------------
 def id_key(value: t.Any, where: str) -> str:
     """Return a source id as the journal's key (integers, non-empty strings; else an error)."""
@@ -320,7 +350,7 @@ def import_comment(
         where = f"comments[{n}].{body_key}"
         raise RecordError(f"`{where}` must be text, got {_show(body)}", field=where)
     if not body or body.isspace():
-        if not comment.get("uploads"):
+        if not comment.get("uploads") and not comment.get("attachments"):
             raise RecordError(
                 f"`comments[{n}]` has an empty body; Zendesk refuses blank comments",
                 field=f"comments[{n}].{body_key}",
@@ -377,8 +407,14 @@ def ticket_payload(
     comments: list[dict[str, t.Any]],
     refs: Resolver,
     options: Options,
+    defs: Definitions | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, t.Any]:
-    """Build an item of `imports/tickets/create_many`; RecordError names a bad field."""
+    """Build an item of `imports/tickets/create_many`; RecordError names a bad field.
+
+    With `defs`, group, brand, form and status ids and custom fields are mapped to the
+    destination's; what had to be left out is appended to `notes`.
+    """
     drop = options.drop_fields
     get = record.get
     out: dict[str, t.Any] = {"external_id": external_id_of(record, key, options)}
@@ -397,6 +433,8 @@ def ticket_payload(
             f"`status` {_show(status)} is not one of {', '.join(sorted(TICKET_STATUSES))}",
             field="status",
         )
+    if defs is not None:
+        _map_references(out, defs)
     if "solved_at" not in out:
         metric_set = get("metric_set")
         if isinstance(metric_set, dict) and metric_set.get("solved_at"):
@@ -460,8 +498,15 @@ def ticket_payload(
             value = item.get("value")
             if type(value) is str and "\x00" in value:
                 raise _nul_error(f"custom_fields[{i}].value")
-        # Kept as they are: field ids are mapped across accounts later (issue 12).
-        out["custom_fields"] = custom
+        mapped = (
+            custom
+            if defs is None
+            else defs.ticket_custom_fields(custom, refs, [] if notes is None else notes)
+        )
+        if mapped is None:
+            mapped = custom  # no source definitions: the ids are taken as destination ids
+        if mapped:
+            out["custom_fields"] = mapped
 
     if not comments:
         comments = _inline_comments(record, out)
@@ -501,9 +546,27 @@ def _inline_comments(record: dict[str, t.Any], out: dict[str, t.Any]) -> list[di
     )
 
 
+def _map_references(out: dict[str, t.Any], defs: Definitions) -> None:
+    """Swap source ids of groups, brands, forms and statuses for the destination's."""
+    for name, kind in REFERENCE_FIELDS.items():
+        value = out.get(name)
+        if value is None:
+            continue
+        mapped = defs.reference(kind, value, name)
+        if mapped is None:
+            del out[name]
+        else:
+            out[name] = mapped
+
+
 # -- users and organizations -----------------------------------------------------------------
 def user_payload(
-    record: dict[str, t.Any], key: str, refs: Resolver, options: Options
+    record: dict[str, t.Any],
+    key: str,
+    refs: Resolver,
+    options: Options,
+    defs: Definitions | None = None,
+    notes: list[str] | None = None,
 ) -> dict[str, t.Any]:
     """Build an item of `users/create_or_update_many` (matched by external_id, then email)."""
     drop = options.drop_fields
@@ -532,6 +595,10 @@ def user_payload(
         out["tags"] = _tags(out["tags"])
     if "user_fields" in out and not isinstance(out["user_fields"], dict):
         raise RecordError("`user_fields` must be an object", field="user_fields")
+    if "user_fields" in out and defs is not None:
+        out["user_fields"] = defs.object_fields(
+            "user_fields", out["user_fields"], refs, [] if notes is None else notes
+        )
     if record.get("organization_id") is not None and "organization_id" not in drop:
         org = refs.organization(record["organization_id"], "organization_id")
         if org is not None:
@@ -541,7 +608,14 @@ def user_payload(
     return out
 
 
-def organization_payload(record: dict[str, t.Any], key: str, options: Options) -> dict[str, t.Any]:
+def organization_payload(
+    record: dict[str, t.Any],
+    key: str,
+    options: Options,
+    defs: Definitions | None = None,
+    refs: Resolver | None = None,
+    notes: list[str] | None = None,
+) -> dict[str, t.Any]:
     """Build an item of `organizations/create_many` (`update_many` adds an `id`)."""
     drop = options.drop_fields
     out: dict[str, t.Any] = {"external_id": external_id_of(record, key, options)}
@@ -561,4 +635,13 @@ def organization_payload(record: dict[str, t.Any], key: str, options: Options) -
         out["domain_names"] = _tags(out["domain_names"], "domain_names")
     if "organization_fields" in out and not isinstance(out["organization_fields"], dict):
         raise RecordError("`organization_fields` must be an object", field="organization_fields")
+    if defs is not None:
+        _map_references(out, defs)
+        if "organization_fields" in out and refs is not None:
+            out["organization_fields"] = defs.object_fields(
+                "organization_fields",
+                out["organization_fields"],
+                refs,
+                [] if notes is None else notes,
+            )
     return out

@@ -23,6 +23,7 @@ class RunCounters:
         self._lock = threading.Lock()
         self._counts: dict[str, Counter[str]] = {}
         self._reasons: dict[str, Counter[str]] = {}
+        self._kinds: dict[tuple[str, str], str] = {}
 
     def add(self, stream: str, name: str, count: int = 1) -> None:
         """Count `count` records of `stream` under `name`."""
@@ -30,11 +31,24 @@ class RunCounters:
             with self._lock:
                 self._counts.setdefault(stream, Counter())[name] += count
 
-    def reason(self, stream: str, reason: str, count: int = 1) -> None:
-        """Group skip and rejection reasons for the summary."""
+    def reason(self, stream: str, reason: str, count: int = 1, kind: str = "skipped") -> None:
+        """Group reasons for the summary; `kind` is skipped, rejected or note (JSON report)."""
         if count:
             with self._lock:
                 self._reasons.setdefault(stream, Counter())[reason] += count
+                self._kinds[(stream, reason)] = kind
+
+    def as_dict(self) -> dict[str, dict[str, t.Any]]:
+        """Per stream: every counter, and the reasons grouped by kind (for the JSON report)."""
+        with self._lock:
+            out: dict[str, dict[str, t.Any]] = {}
+            for stream in sorted(set(self._counts) | set(self._reasons)):
+                entry: dict[str, t.Any] = dict(self._counts.get(stream, Counter()))
+                for reason, n in self._reasons.get(stream, Counter()).most_common():
+                    kind = self._kinds.get((stream, reason), "skipped")
+                    entry.setdefault(f"{kind}_reasons", {})[reason] = n
+                out[stream] = entry
+            return out
 
     def get(self, stream: str, name: str) -> int:
         """Return one counter (0 when never counted)."""
@@ -109,3 +123,14 @@ class RejectsFile:
             if self._file is not None:
                 self._file.close()
                 self._file = None
+
+
+def write_json(path: str | os.PathLike[str], data: dict[str, t.Any]) -> Path:
+    """Write a JSON file atomically (a reader never sees half a report)."""
+    target = Path(path)
+    if target.parent != Path():
+        target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n")
+    tmp.replace(target)
+    return target

@@ -6,6 +6,8 @@ import logging
 import typing as t
 
 from tap_zendesk.api.client import ZendeskClient
+from target_zendesk.attachments import AttachmentMover
+from target_zendesk.definitions import DefinitionMap
 from target_zendesk.id_map import IdMap
 from target_zendesk.jobs import JobRunner, JobsGovernor, JobsRetryPolicy
 from target_zendesk.journal import Journal, default_journal_path
@@ -70,6 +72,8 @@ class Runtime:
         self.archive_immediately = bool(config.get("archive_immediately", False))
         self.first_stream: str | None = None
         self._absent: dict[str, set[str]] = {"users": set(), "organizations": set()}
+        self.defs = DefinitionMap(self)
+        self.attachments = AttachmentMover(self)
 
     # -- input order -----------------------------------------------------------------------
     def saw_first(self, stream: str) -> None:
@@ -107,7 +111,7 @@ class Runtime:
             job_id=job_id,
         )
         self.counters.add(stream, "rejected")
-        self.counters.reason(stream, f"{error}{f' ({field})' if field else ''}")
+        self.counters.reason(stream, f"{error}{f' ({field})' if field else ''}", kind="rejected")
 
     def reject_record(
         self, stream: str, record: dict[str, t.Any], key: str | None, exc: RecordError
@@ -161,10 +165,22 @@ class Runtime:
     def summary(self) -> list[str]:
         """Build the end-of-run report: a line per stream, requests and the rejects file."""
         lines = self.counters.lines()
+        for kind, entry in self.defs.report().items():
+            created = f", {len(entry['created'])} created" if entry["created"] else ""
+            lines.append(
+                f"definitions {kind}: {entry['source']} in the source, {entry['mapped']} mapped"
+                f"{created}, {len(entry['unmapped'])} unmapped"
+                + (f" ({'; '.join(entry['unmapped'][:5])})" if entry["unmapped"] else "")
+            )
         lines.append(
             f"requests: {self.client.request_count} (jobs submitted: {self.jobs.submissions}, "
             f"job status reads: {self.jobs.polls}, most jobs in flight: "
             f"{self.jobs.max_seen_in_flight})"
+            + (
+                f"; {self.attachments.request_count} to the source account for attachments"
+                if self.attachments.request_count
+                else ""
+            )
         )
         per_stream = ", ".join(f"{k}={v}" for k, v in sorted(self.jobs.requests_by_stream.items()))
         if per_stream:
@@ -172,6 +188,38 @@ class Runtime:
         if self.rejects.count:
             lines.append(f"rejected records: {self.rejects.count}, written to {self.rejects.path}")
         return lines
+
+    def report(self, seconds: float) -> dict[str, t.Any]:
+        """Build the verification report of this run (the `report_path` JSON file)."""
+        streams = self.counters.as_dict()
+        files = streams.pop("attachments", {})
+        definitions = self.defs.report()
+        for entry in streams.values():
+            entry["imported"] = entry.get("created", 0) + entry.get("updated", 0)
+            entry.setdefault("already present", 0)
+            entry["already present"] += entry.pop("unchanged", 0)
+        return {
+            "seconds": round(seconds, 3),
+            "streams": streams,
+            "attachments": {
+                "files": files.get("read", 0),
+                "uploaded": files.get("uploaded", 0),
+                "reused_from_earlier_run": files.get("reused", 0),
+                "rejected": files.get("rejected", 0),
+                "skipped": files.get("skipped", 0),
+                "bytes": files.get("bytes", 0),
+                **{k: v for k, v in files.items() if k.endswith("_reasons")},
+            },
+            "definitions": definitions,
+            "unmapped": {k: v["unmapped"] for k, v in definitions.items() if v["unmapped"]},
+            "requests": {
+                "destination": self.client.request_count,
+                "source": self.attachments.request_count,
+                "jobs_submitted": self.jobs.submissions,
+                "job_status_reads": self.jobs.polls,
+            },
+            "rejected": {"records": self.rejects.count, "file": str(self.rejects.path)},
+        }
 
     def close(self) -> None:
         """Close the journal and the rejects file."""

@@ -32,6 +32,16 @@ if t.TYPE_CHECKING:
 
     from target_zendesk.runtime import Runtime
 
+#: tap-zendesk streams with the source account's definitions (staged, then mapped by name).
+DEFINITION_STREAMS = (
+    "ticket_fields",
+    "user_fields",
+    "organization_fields",
+    "groups",
+    "brands",
+    "ticket_forms",
+    "custom_statuses",
+)
 #: Drains per job-queue round: a drain submits `batch_size * max_jobs_in_flight * DRAIN_ROUNDS`
 #: records, so the final wait for the slowest job is paid once per several rounds.
 DRAIN_ROUNDS = 4
@@ -285,14 +295,68 @@ def _user_keys(values: t.Iterable[t.Any]) -> set[str]:
     return out
 
 
-class OrganizationUpsertSink(ZendeskSink):
+class LookupReplayMixin:
+    """Users and organizations whose lookup fields point at users not written yet.
+
+    Organizations come before users, and users refer to each other in any order: such a
+    record is written without the value first, then once more at the end of the input.
+    """
+
+    _replay: list[dict[str, t.Any]]
+    _replaying: bool = False
+
+    def noted(self, record: dict[str, t.Any], notes: list[str]) -> bool:
+        """Keep the record for one more write at the end; True: it was written as it is."""
+        if not notes:
+            return False
+        rt = self.runtime  # type: ignore[attr-defined]
+        stream = self.stream_name  # type: ignore[attr-defined]
+        if not self._replaying:
+            self._replay.append(record)
+            return False
+        rt.counters.add(stream, "lookup values left out", len(notes))
+        rt.counters.reason(stream, f"lookup value left out: {notes[0]}", len(notes), "note")
+        return True
+
+    def outcome(self, updated: bool) -> str:
+        """Name a write for the counters (a replay completes a record already counted)."""
+        if self._replaying:
+            return "lookups filled in"
+        return "updated" if updated else "created"
+
+    def replay(self) -> None:
+        """At the end of the input: write the records whose lookups now resolve."""
+        records, self._replay = self._replay, []
+        if records:
+            self._replaying = True
+            try:
+                self.write(records)  # type: ignore[attr-defined]
+            finally:
+                self._replaying = False
+
+
+class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
     """`organizations`: upsert by external_id (show_many), create_many + batch update_many."""
+
+    depends_on = DEFINITION_STREAMS
+
+    def setup(self) -> None:
+        """Start with nothing to replay."""
+        super().setup()
+        self._replay = []
+
+    def clean_up(self) -> None:
+        """End of input: rewrite organizations whose lookup fields now resolve."""
+        self.replay()
+        super().clean_up()
 
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Skip deleted and unchanged organizations; send the rest as create or update jobs."""
         rt = self.runtime
+        self.target.drain_first(self.depends_on)  # type: ignore[attr-defined]
         items: dict[str, Item] = {}
         deleted: list[str] = []
+        kept: list[tuple[str, dict[str, t.Any]]] = []
         for record in records:
             key = self.prepare(record)
             if key is None:
@@ -300,10 +364,21 @@ class OrganizationUpsertSink(ZendeskSink):
             if record.get("deleted_at"):
                 deleted.append(key)
                 continue
+            kept.append((key, record))
+        lookups = rt.defs.lookup_ids(self.stream_name, (r for _, r in kept))
+        refs = Refs(
+            rt,
+            users=_user_keys(lookups["users"]),
+            organizations=_user_keys(lookups["organizations"]),
+        )
+        for key, record in kept:
+            notes: list[str] = []
             try:
-                payload = organization_payload(record, key, rt.options)
+                payload = organization_payload(record, key, rt.options, rt.defs, refs, notes)
             except RecordError as exc:
                 rt.reject_record(self.stream_name, record, key, exc)
+                continue
+            if self.noted(record, notes):
                 continue
             items[key] = Item(
                 key, payload, external_id=payload["external_id"], digest=digest(payload)
@@ -356,7 +431,7 @@ class OrganizationUpsertSink(ZendeskSink):
             if result.ok and dest is not None:
                 rows.append((item.key, dest, item.digest))
                 updated = batch.operation == "organizations.update" or result.action == "updated"
-                self.runtime.counters.add(self.stream_name, "updated" if updated else "created")
+                self.runtime.counters.add(self.stream_name, self.outcome(updated))
             else:
                 self.reject_item(batch, item, result)
         self.runtime.ids.put(self.stream_name, rows)
@@ -371,10 +446,20 @@ class OrganizationUpsertSink(ZendeskSink):
         return self.split(items, attempt=batch.attempt + 1)
 
 
-class UserUpsertSink(ZendeskSink):
+class UserUpsertSink(LookupReplayMixin, ZendeskSink):
     """`users`: `create_or_update_many` (by external_id, then email); deleted ones skipped."""
 
-    depends_on = ("organizations",)
+    depends_on = ("organizations", *DEFINITION_STREAMS)
+
+    def setup(self) -> None:
+        """Start with nothing to replay."""
+        super().setup()
+        self._replay = []
+
+    def clean_up(self) -> None:
+        """End of input: rewrite users whose lookup fields now resolve."""
+        self.replay()
+        super().clean_up()
 
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Map organization ids, skip deleted and unchanged users, upsert the rest."""
@@ -399,13 +484,23 @@ class UserUpsertSink(ZendeskSink):
             rt.ids.mark_deleted(
                 self.stream_name, [k for k in deleted if known.get(k, (None,))[0] is None]
             )
-        refs = Refs(rt, organizations=_user_keys(r.get("organization_id") for _, r in kept))
+        lookups = rt.defs.lookup_ids(self.stream_name, (r for _, r in kept))
+        refs = Refs(
+            rt,
+            users=_user_keys(lookups["users"]),
+            organizations=_user_keys(
+                [*(r.get("organization_id") for _, r in kept), *lookups["organizations"]]
+            ),
+        )
         items: dict[str, Item] = {}
         for key, record in kept:
+            notes: list[str] = []
             try:
-                payload = user_payload(record, key, refs, rt.options)
+                payload = user_payload(record, key, refs, rt.options, rt.defs, notes)
             except RecordError as exc:
                 rt.reject_record(self.stream_name, record, key, exc)
+                continue
+            if self.noted(record, notes):
                 continue
             items[key] = Item(
                 key,
@@ -431,7 +526,9 @@ class UserUpsertSink(ZendeskSink):
         for item, result in pairs:
             if result.ok and result.dest_id is not None:
                 rows.append((item.key, result.dest_id, item.digest))
-                self.runtime.counters.add(self.stream_name, result.action)
+                self.runtime.counters.add(
+                    self.stream_name, self.outcome(result.action == "updated")
+                )
             else:
                 self.reject_item(batch, item, result)
         self.runtime.ids.put(self.stream_name, rows)
@@ -465,6 +562,7 @@ class TicketCommentStageSink(ZendeskSink):
         if imported:
             before = len(rows)
             rows = [r for r in rows if r[0] not in imported]
+            rt.counters.add(self.stream_name, "already present", before - len(rows))
             rt.counters.add(self.stream_name, "skipped", before - len(rows))
             rt.counters.reason(
                 self.stream_name, "its ticket was imported before", before - len(rows)
@@ -476,7 +574,7 @@ class TicketCommentStageSink(ZendeskSink):
 class TicketImportSink(ZendeskSink):
     """`tickets`: `imports/tickets/create_many` with their staged comments, owners mapped."""
 
-    depends_on = ("organizations", "users", "ticket_comments")
+    depends_on = ("organizations", "users", "ticket_comments", *DEFINITION_STREAMS)
     tells_order = True
 
     def write(self, records: list[dict[str, t.Any]]) -> None:
@@ -506,6 +604,7 @@ class TicketImportSink(ZendeskSink):
             rt.journal.drop_deferred([key for key, _ in page])
         pruned = rt.journal.prune_comments()
         self.logger.debug("Dropped %d staged comments of imported tickets.", pruned)
+        rt.journal.prune_uploads()
         super().clean_up()
 
     def import_records(self, records: list[dict[str, t.Any]]) -> None:
@@ -531,6 +630,7 @@ class TicketImportSink(ZendeskSink):
             rt.counters.reason("ticket_comments", "its ticket was deleted in the source", dropped)
         done = rt.ids.imported(self.stream_name, list(kept))
         if done:
+            rt.counters.add(self.stream_name, "already present", len(done))
             rt.counters.add(self.stream_name, "skipped", len(done))
             rt.counters.reason(self.stream_name, "imported before (external_id exists)", len(done))
         keys = [k for k in kept if k not in done]
@@ -540,13 +640,22 @@ class TicketImportSink(ZendeskSink):
         }
         refs = self.refs_for([kept[k] for k in keys], threads)
         items = []
+        left_out = 0
         for key in keys:
             record = kept[key]
+            notes: list[str] = []
             try:
-                payload = ticket_payload(record, key, threads[key], refs, rt.options)
+                payload = ticket_payload(
+                    record, key, threads[key], refs, rt.options, rt.defs, notes
+                )
             except RecordError as exc:
                 rt.reject_record(self.stream_name, record, key, exc)
                 continue
+            if notes:
+                left_out += len(notes)
+                rt.counters.reason(
+                    self.stream_name, f"lookup value left out: {notes[0]}", kind="note"
+                )
             items.append(
                 Item(
                     key,
@@ -555,9 +664,27 @@ class TicketImportSink(ZendeskSink):
                     status=payload.get("status"),
                 )
             )
+        rt.counters.add(self.stream_name, "lookup values left out", left_out)
         rt.counters.add(self.stream_name, "organization links dropped", refs.dropped)
+        if rt.attachments is not None:
+            self.attach_files(items, threads)
         params = {"archive_immediately": "true"} if rt.archive_immediately else None
         rt.jobs.run(self.chunks(items, "tickets.import", params=params), self)
+
+    def attach_files(self, items: list[Item], threads: dict[str, list[dict[str, t.Any]]]) -> None:
+        """Upload the comments' files of the tickets about to be imported; list their tokens."""
+        rt = self.runtime
+        chosen = {i.key: threads[i.key] for i in items if threads.get(i.key)}
+        rt.attachments.prepare(chosen, {i.key: i.external_id for i in items})
+        for item in items:
+            thread = chosen.get(item.key)
+            if not thread or item.payload is None:
+                continue
+            for comment, sent in zip(thread, item.payload["comments"], strict=False):
+                if comment.get("uploads"):
+                    sent["uploads"] = comment["uploads"]
+                if "html_body" in sent and comment.get("html_body"):
+                    sent["html_body"] = comment["html_body"]
 
     def refs_for(
         self, records: list[dict[str, t.Any]], threads: dict[str, list[dict[str, t.Any]]]
@@ -578,6 +705,10 @@ class TicketImportSink(ZendeskSink):
             tickets += (record.get("problem_id"), record.get("via_followup_source_id"))
         for thread in threads.values():
             users += [c.get("author_id") for c in thread]
+        lookups = self.runtime.defs.lookup_ids(self.stream_name, records)
+        users += lookups["users"]
+        orgs += lookups["organizations"]
+        tickets += lookups["tickets"]
         return Refs(self.runtime, _user_keys(users), _user_keys(orgs), _user_keys(tickets))
 
     def written(self, batch: Batch, pairs: list[tuple[Item, ItemResult]]) -> None:
@@ -632,6 +763,18 @@ def reconcile_tickets(rt: Runtime, batch: Batch) -> list[ItemResult | None]:
             )
         out.append(ItemResult(ok=True, dest_id=ids[0]) if ids else None)
     return out
+
+
+class DefinitionStageSink(ZendeskSink):
+    """Source definitions (fields, groups, brands, forms, statuses): staged, mapped by name."""
+
+    def write(self, records: list[dict[str, t.Any]]) -> None:
+        """Keep them in the journal; the sinks that refer to them map them on first use."""
+        staged = self.runtime.defs.stage(self.stream_name, records)
+        self.runtime.counters.add(self.stream_name, "staged", staged)
+        if staged < len(records):
+            self.runtime.counters.add(self.stream_name, "skipped", len(records) - staged)
+            self.runtime.counters.reason(self.stream_name, "no `id`", len(records) - staged)
 
 
 class IgnoredStreamSink(ZendeskSink):

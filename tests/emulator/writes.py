@@ -177,9 +177,8 @@ def _comment_from(app: App, raw: dict, author_default: int, public_default: bool
     author = raw.get("author_id", author_default)
     if author != -1:  # -1: the requester this very write creates
         _check_user(app, author, "Author")
-    attachments = [app.store.uploads[t]["attachment"] for t in (raw.get("uploads") or uploads
-                                                               or [])
-                   if t in app.store.uploads]
+    attachments = [a for t in (raw.get("uploads") or uploads or []) if t in app.store.uploads
+                   for a in app.store.uploads[t]["attachments"]]  # every file of each token
     return {"type": "Comment", "author_id": author, "body": body, "html_body": html_body,
             "plain_body": body, "public": bool(raw.get("public", public_default)),
             "attachments": attachments, "via": {"channel": "api", "source": {
