@@ -81,6 +81,12 @@ def replay_target(emu, api, slug: str, head: dict) -> str:
         job = api.post(f"{emu.url}/api/v2/organizations/create_many",
                        json={"organizations": [{"name": f"Env {path[-12:]}"}]}).json()
         path = f"/api/v2/job_statuses/{job['job_status']['id']}.json"
+    if slug.startswith("get_webhooks_id"):
+        hook = api.post(f"{emu.url}/api/v2/webhooks", json={"webhook": {
+            "name": "Env", "endpoint": "https://example.com", "http_method": "GET",
+            "request_format": "json", "status": "active",
+            "subscriptions": ["conditional_ticket_events"]}}).json()["webhook"]
+        path = re.sub(r"/webhooks/[0-9A-Z]{26}", f"/webhooks/{hook['id']}", path)
     return f"{emu.url}{path}" + (f"?{urlencode(query)}" if query else "")
 
 

@@ -294,8 +294,9 @@ class WebhookHub:
                 "created_at": stamp, "created_by": str(actor), "updated_at": stamp,
                 "updated_by": str(actor)}
         auth = data.get("authentication") or {}
-        if auth:
-            hook["authentication"] = {"type": auth.get("type"),
+        if auth:  # echoed without secrets: a basic_auth username only (recorded)
+            shown = {k: v for k, v in (auth.get("data") or {}).items() if k == "username"}
+            hook["authentication"] = {"type": auth.get("type"), "data": shown,
                                       "add_position": auth.get("add_position", "header")}
         with self.lock:
             self.hooks[hook["id"]] = hook
@@ -405,10 +406,7 @@ def list_webhooks(app: App, req: Req) -> Response:
     """`GET /api/v2/webhooks` (one page)."""
     found = hub(app, create=False)
     hooks = list(found.hooks.values()) if found else []
-    return json_response(200, {"webhooks": hooks, "meta": {"has_more": False,
-                                                           "after_cursor": None,
-                                                           "before_cursor": None},
-                               "links": {"next": None, "prev": None}})
+    return json_response(200, {"webhooks": hooks, "meta": {"has_more": False}})  # recorded
 
 
 def show_webhook(app: App, req: Req, **groups: str) -> Response:
