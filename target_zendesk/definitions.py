@@ -13,6 +13,7 @@ The matching rules are pure functions, shared with `target_zendesk.verify`.
 
 from __future__ import annotations
 
+import collections
 import logging
 import threading
 import typing as t
@@ -231,6 +232,8 @@ class DefinitionMap:
         self._dest: dict[str, list[dict[str, t.Any]]] = {}
         self._warned: set[str] = set()
         self._by_id: dict[str, dict[str, dict[str, t.Any]]] = {}
+        #: Attributes left out because their kind never came in the input (for the report).
+        self.left_out: collections.Counter[str] = collections.Counter()
 
     # -- staging ---------------------------------------------------------------------------
     def stage(self, kind: str, records: list[dict[str, t.Any]]) -> int:
@@ -248,6 +251,9 @@ class DefinitionMap:
         The first use builds every kind staged so far (and again after new definitions
         arrive), so one warning can list everything that stays unmapped.
         """
+        current = self._maps.get(kind)
+        if current is not None and not self._dirty:  # the hot path: once per record and field
+            return current if current.staged else None
         with self._lock:
             current = self._maps.get(kind)
             if current is None or kind in self._dirty:
@@ -493,8 +499,9 @@ class DefinitionMap:
         """Return a group, brand, form or status id in the destination; None: leave it out."""
         built = self.kind_map(kind)
         if built is None:
-            self._warn_missing_stream(kind, where)
-            self.runtime.counters.add("definitions", f"{where} left out (no {kind} stream)")
+            if kind not in self._warned:
+                self._warn_missing_stream(kind, where)
+            self.left_out[where] += 1
             return None
         if built.unavailable:
             return None
@@ -521,7 +528,8 @@ class DefinitionMap:
         """`custom_fields` with destination ids and values; None: send them as they are."""
         built = self.kind_map("ticket_fields")
         if built is None:
-            self._warn_missing_stream("ticket_fields", "custom_fields")
+            if "ticket_fields" not in self._warned:
+                self._warn_missing_stream("ticket_fields", "custom_fields")
             return None
         out: list[dict[str, t.Any]] = []
         problems: list[str] = []

@@ -164,6 +164,11 @@ class Runtime:
     # -- end of run ------------------------------------------------------------------------
     def summary(self) -> list[str]:
         """Build the end-of-run report: a line per stream, requests and the rejects file."""
+        for where, count in self.defs.left_out.items():
+            self.counters.add(
+                "references", f"{where} left out (no definitions in the input)", count
+            )
+        self.defs.left_out.clear()
         lines = self.counters.lines()
         for kind, entry in self.defs.report().items():
             created = f", {len(entry['created'])} created" if entry["created"] else ""
