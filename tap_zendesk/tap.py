@@ -21,6 +21,7 @@ from tap_zendesk.api.settings import (
     CONNECTION_PROPERTIES,
     config_error,
     has_credentials,
+    unknown_settings,
     validate_connection_config,
 )
 from tap_zendesk.api.urls import base_url
@@ -123,6 +124,8 @@ class TapZendesk(Tap):
         errors += config_errors(self.config)
         if errors:
             raise config_error("Invalid tap-zendesk settings", errors)
+        for line in unknown_settings(self.config, self):
+            self.logger.warning(line)
 
     @cached_property
     def connection(self) -> Connection:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import difflib
 import typing as t
 
 from singer_sdk import typing as th
@@ -198,6 +200,27 @@ def _refresh_flow_errors(config: t.Mapping[str, t.Any]) -> list[str]:
             f"`{login_command(config)}` once, or set `refresh_token`."
         ]
     return []
+
+
+def unknown_settings(config: t.Mapping[str, t.Any], plugin: t.Any) -> list[str]:
+    """Return one line per config key `plugin` does not read, naming the closest known key.
+
+    JSON Schema lets unknown keys through, so a misspelt optional setting (`page_sise`) would
+    be ignored without a word.
+    """
+    schema = copy.deepcopy(plugin.config_jsonschema)
+    plugin.append_builtin_config(schema)  # stream_maps, flattening, batch_size_rows, ...
+    known = sorted(schema.get("properties") or {})
+    lines = []
+    for key in sorted(k for k in config if k not in known):
+        close = difflib.get_close_matches(key, known, n=1, cutoff=0.8)
+        fix = (
+            f"did you mean `{close[0]}`?"
+            if close
+            else f"remove it (`{plugin.name} --about` lists the settings)."
+        )
+        lines.append(f"`{key}` is not a {plugin.name} setting and is ignored; {fix}")
+    return lines
 
 
 def config_error(summary: str, errors: list[str]) -> ConfigValidationError:
