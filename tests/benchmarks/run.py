@@ -122,11 +122,13 @@ def main(argv: list[str] | None = None) -> int:
                 if size == args.tickets and 1 in want:
                     _log(f"{size} tickets: tap vs bare pager, {args.repeats} round(s)")
                     results["tap_cpu"] = tap_bench.tap_cpu(account, args.repeats)
+                    save(args.out, results)
                 if size == args.tickets and args.big and 4 in want:
                     _log(f"tickets-only sync of a synthesized export: {args.big_sizes}")
                     results["synthetic_memory"] = tap_bench.synthetic_memory(
                         account, args.big_sizes, workdir
                     )
+                    save(args.out, results)
                 if want & {2, 4, 5}:
                     _log(f"{size} tickets: full sync")
                     results["full_sync"][str(size)] = sync = tap_bench.full_sync(account, output)
