@@ -337,7 +337,7 @@ def _render(template: str, ticket: dict) -> str:
     """Liquid placeholders `{{ticket.x}}` render as strings (7.3)."""
     out = template
     for key, value in ticket.items():
-        out = out.replace("{{ticket.%s}}" % key, "" if value is None else str(value))
+        out = out.replace("{{ticket." + key + "}}", "" if value is None else str(value))
     out = out.replace("{{ticket.updated_at_with_timestamp}}", str(ticket.get("updated_at")))
     while "{{" in out and "}}" in out.split("{{", 1)[1]:
         head, rest = out.split("{{", 1)
