@@ -65,8 +65,27 @@ def retrying(
         max_tries=None,
         jitter=None,
         on_backoff=on_backoff,
+        on_giveup=note_give_up,
         logger=None,
     )(func)
+
+
+def note_give_up(details: t.Mapping[str, t.Any]) -> None:
+    """Add to the error that it ended a series of retries (it reads like a first failure)."""
+    exc = details.get("exception")
+    tries = int(details.get("tries") or 1)
+    if (
+        tries > 1
+        and isinstance(exc, RETRIABLE_EXCEPTIONS)
+        and not isinstance(exc, CredentialsRefreshedError)
+        and exc.args
+        and isinstance(exc.args[0], str)
+    ):
+        exc.args = (
+            f"{exc.args[0]} (gave up after {tries} attempts; rerun later, or raise "
+            "`max_retries`)",
+            *exc.args[1:],
+        )
 
 
 def log_retry(logger: logging.Logger, what: str, details: t.Mapping[str, t.Any]) -> None:

@@ -84,7 +84,7 @@ CASES: dict[str, Case] = {
         dest=storm(USERS_UPSERT, 1, (1, 1)),
         tap="b",
         pipeline="b",
-        cause=("429", TICKETS),
+        cause=("429", TICKETS, "gave up after 3 attempts", "`max_retries`"),
         dest_cause=("Zendesk kept refusing", USERS_UPSERT, "max_retries"),
         tap_config={"max_retries": 2},
         target_config={"max_retries": 1},
@@ -100,7 +100,7 @@ CASES: dict[str, Case] = {
         source=tuple(Arm("500", TICKETS, 2 + i) for i in range(3)),
         tap="b",
         pipeline="b",
-        cause=("500", TICKETS),
+        cause=("500", TICKETS, "gave up after 3 attempts"),
         tap_config={"max_retries": 2},
     ),
     "connection reset mid-body": Case(
