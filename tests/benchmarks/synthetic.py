@@ -66,12 +66,15 @@ class SyntheticExport:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            """Keep-alive HTTP/1.1; every GET answered by `owner.reply`."""
+
             protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: t.Any) -> None:
                 """Quiet."""
 
             def do_GET(self) -> None:  # noqa: N802 - stdlib name
+                """One reply, counted."""
                 owner.requests += 1
                 status, body = owner.reply(self.path)
                 self.send_response(status)
@@ -149,12 +152,15 @@ class NullDestination:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
+            """Keep-alive HTTP/1.1; every request answered by `owner.reply`."""
+
             protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: t.Any) -> None:
                 """Quiet."""
 
             def _serve(self) -> None:
+                """Read the body, reply, count."""
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 owner.requests += 1

@@ -25,6 +25,8 @@ _lock = threading.Lock()
 
 
 def _timed(func, key, count=False):  # noqa: ANN001, ANN202 - a tiny decorator
+    """Wrap `func` so that its thread CPU time adds to `_totals[key]`."""
+
     def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         start = time.thread_time()
         try:
@@ -46,6 +48,7 @@ def main() -> None:
     requests.models.complexjson.dumps = _timed(requests.models.complexjson.dumps, "encode_cpu")
 
     def report() -> None:
+        """Write the totals for the benchmark to read."""
         with open(result, "w", encoding="utf-8") as f:
             json.dump(_totals, f)
 
