@@ -158,6 +158,9 @@ CASES: dict[str, Case] = {
         )
     ),
     "import job failed": Case(dest=(Arm("job_failed", IMPORT, 2),), tap=None),
+    "import job failed without results": Case(
+        dest=(Arm("job_failed", IMPORT, 1, {"results": "null"}),), tap=None
+    ),
     "import job killed": Case(dest=(Arm("job_killed", IMPORT, 1),), tap=None),
     "pagination link to another host": Case(
         source=(Arm("foreign_next_page", EVENTS, 2),),
