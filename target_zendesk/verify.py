@@ -62,7 +62,9 @@ def load_account(path: str | Path) -> Account:
                 if isinstance(v, list)
             }
     out: dict[str, dict[t.Any, dict[str, t.Any]]] = collections.defaultdict(dict)
-    for number, line in enumerate(text.splitlines(), 1):
+    # Split on "\n" only: str.splitlines() also splits on U+2028 and U+0085, which Singer
+    # writers (msgspec) leave unescaped inside strings.
+    for number, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
         try:

@@ -18,7 +18,22 @@ import sys
 import typing as t
 from pathlib import Path
 
-from tests.faults.conftest import assert_no_secrets, target_config
+from target_zendesk.verify import load_account
+from tests.conftest import zendesk_session
+from tests.faults.conftest import (
+    API_TOKEN,
+    KNOBS,
+    OAUTH_TOKEN,
+    SECRET_EMAIL,
+    STREAMS,
+    assert_destination_exact,
+    assert_no_secrets,
+    tap_config,
+    target_config,
+    ticket_key,
+)
+from tests.faults.test_crashes import Pipeline
+from tests.tap.tapkit import catalog_for
 
 BIN = Path(sys.executable).parent
 SCHEMA = {"type": "object", "properties": {}}
@@ -220,3 +235,35 @@ def test_a_line_that_is_not_valid_json_stops_the_run_and_a_fixed_rerun_loses_not
     users = [u.get("external_id") for u in dest.collection("users") if u.get("external_id")]
     assert sorted(users) == ["30", "31"]
     assert_no_secrets(tmp_path, stderr, again.stderr.decode())
+
+
+def test_text_that_trips_line_splitting_survives_tap_to_target(emulator_factory, tmp_path):
+    """A source ticket whose subject and new comment hold U+2028/U+0085 (which str.splitlines()
+    treats as line ends), emoji and RTL text goes through `tap-zendesk | target-zendesk`
+    byte for byte, like every other ticket."""
+    source = emulator_factory(tickets=30, **KNOBS)
+    dest = emulator_factory(tickets=0, **KNOBS)
+    live = [t for t in source.collection("tickets") if t["status"] in ("new", "open", "pending")]
+    victim = next(t for t in live if t["id"] not in source.archived_ticket_ids)
+    api = zendesk_session(source, SECRET_EMAIL, API_TOKEN)
+    reply = api.put(
+        f"{source.url}/api/v2/tickets/{victim['id']}.json",
+        json={"ticket": {"subject": HARD_TEXT, "comment": {"body": HARD_TEXT, "public": True}}},
+    )
+    assert reply.status_code == 200, reply.text
+    config = tap_config(source)
+    catalog = catalog_for(config, only=set(STREAMS))
+    pipe = Pipeline(
+        tmp_path, "1", config, catalog, target_config(dest, tmp_path, oauth_token=OAUTH_TOKEN), None
+    )
+    assert pipe.wait() == (0, 0), (tmp_path / "target-1.log").read_text()[-3000:]
+    assert_destination_exact(source, dest)
+    [copy] = [t for t in dest.collection("tickets") if t["external_id"] == ticket_key(victim)]
+    assert copy["subject"] == HARD_TEXT
+    bodies = [c["body"] for c in dest.collection("ticket_comments") if c["ticket_id"] == copy["id"]]
+    assert HARD_TEXT in bodies
+    dump = tmp_path / "source.singer"  # what `python -m target_zendesk.verify` compares
+    dump.write_bytes(b"".join(pipe.raw))
+    tickets = {t["id"]: t for t in load_account(dump)["tickets"]}
+    assert tickets[victim["id"]]["subject"] == HARD_TEXT
+    assert_no_secrets(tmp_path)

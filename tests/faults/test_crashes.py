@@ -66,6 +66,8 @@ class Pipeline:
         self.state_file = tmp / "state.json"
         self.kill_tap_after = kill_tap_after
         self.forwarded: list[dict] = []
+        #: The tap's stdout as it came (an account dump `target_zendesk.verify` can read).
+        self.raw: list[bytes] = []
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TAP_", "TARGET_"))}
         env["LOGLEVEL"] = "DEBUG"
         (tmp / "config-tap.json").write_text(json.dumps(tap_cfg))
@@ -104,6 +106,7 @@ class Pipeline:
             except (BrokenPipeError, OSError):
                 self.tap.kill()
                 break
+            self.raw.append(line)
             message = json.loads(line)
             self.forwarded.append(message)
             if self.kill_tap_after is not None and self.kill_tap_after(message):
