@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 import threading
+import time
 import typing as t
 
 from singer_sdk import typing as th
@@ -15,8 +16,12 @@ from singer_sdk.target_base import Target
 
 from tap_zendesk.api.errors import FatalSyncError
 from tap_zendesk.api.settings import CONNECTION_PROPERTIES, validate_connection_config
+from target_zendesk.attachments import DEFAULT_MAX_ATTACHMENT_BYTES, validate_source_settings
+from target_zendesk.report import write_json
 from target_zendesk.runtime import DEFAULT_REJECTS_PATH, Runtime
 from target_zendesk.sinks import (
+    DEFINITION_STREAMS,
+    DefinitionStageSink,
     IgnoredStreamSink,
     OrganizationUpsertSink,
     TicketCommentStageSink,
@@ -31,6 +36,7 @@ if t.TYPE_CHECKING:
 
 #: Stream (Zendesk collection key) -> sink. Upstream taps rename streams with `__alias__`.
 SINKS: dict[str, type[ZendeskSink]] = {
+    **dict.fromkeys(DEFINITION_STREAMS, DefinitionStageSink),
     "organizations": OrganizationUpsertSink,
     "users": UserUpsertSink,
     "ticket_comments": TicketCommentStageSink,
@@ -46,14 +52,7 @@ IGNORED_STREAMS: dict[str, str] = {
     "tags": "tags arrive with the tickets, users and organizations",
     **dict.fromkeys(
         (
-            "groups",
             "group_memberships",
-            "brands",
-            "ticket_fields",
-            "ticket_forms",
-            "user_fields",
-            "organization_fields",
-            "custom_statuses",
             "custom_roles",
             "organization_memberships",
             "user_identities",
@@ -70,10 +69,9 @@ IGNORED_STREAMS: dict[str, str] = {
     ),
     "side_conversations": "side conversations cannot be imported",
 }
-#: Ids of source-account objects that are not mapped yet (groups, brands, forms, statuses),
-#: and the source's support address: sent as they are, they would point at the wrong
-#: destination object, or at none.
-DEFAULT_DROP_FIELDS = ("group_id", "brand_id", "ticket_form_id", "custom_status_id", "recipient")
+#: The source's support address: sent as it is, it would name an address of another account.
+#: (Group, brand, form and status ids are mapped by name through the definition streams.)
+DEFAULT_DROP_FIELDS = ("recipient",)
 
 
 class UnsupportedStreamError(FatalSyncError):
@@ -192,10 +190,108 @@ class TargetZendesk(Target):
             th.ArrayType(th.StringType),
             default=list(DEFAULT_DROP_FIELDS),
             description=(
-                "Fields removed from every record before writing. Default: ids of groups, brands, "
-                "ticket forms and custom statuses, and the ticket `recipient` address, which "
-                "belong to the source account and are not mapped yet. Set `[]` when they are "
-                "valid in the destination."
+                "Fields removed from every record before writing. Default: the ticket "
+                "`recipient` address, which belongs to the source account. Group, brand, form "
+                "and custom status ids are mapped by name when the input has the tap's "
+                "`groups`, `brands`, `ticket_forms` and `custom_statuses` streams, and left out "
+                "when it does not."
+            ),
+        ),
+        th.Property(
+            "create_missing_definitions",
+            th.BooleanType,
+            default=False,
+            description=(
+                "Create, before writing records, the source's custom ticket, user and "
+                "organization fields (with their options), groups, brands, ticket forms and "
+                "custom statuses that the destination lacks. Off: records that use a missing "
+                "one are rejected, and one warning lists them all with the fix."
+            ),
+        ),
+        th.Property(
+            "copy_attachments",
+            th.BooleanType,
+            default=True,
+            description=(
+                "Copy comment attachments: download each file from the source account "
+                "(`source_subdomain` or `source_api_url`) and upload it to the destination "
+                "before its ticket is imported. Without a source account they are skipped "
+                "(counted in the report)."
+            ),
+        ),
+        th.Property(
+            "source_subdomain",
+            th.StringType,
+            description=(
+                "Subdomain of the account the records come from (`acme` for "
+                "https://acme.zendesk.com): attachments are downloaded from this host only."
+            ),
+        ),
+        th.Property(
+            "source_api_url",
+            th.StringType,
+            description=(
+                "Base URL of the source account instead of `source_subdomain`, e.g. "
+                "https://acme.zendesk.com (plain http only for loopback hosts)."
+            ),
+        ),
+        th.Property(
+            "source_email",
+            th.StringType,
+            description="Email of the source account user whose `source_api_token` is used.",
+        ),
+        th.Property(
+            "source_api_token",
+            th.StringType,
+            secret=True,
+            description=(
+                "API token of the source account, for attachments that need authentication to "
+                "download. Sent to the source host only."
+            ),
+        ),
+        th.Property(
+            "source_oauth_token",
+            th.StringType,
+            secret=True,
+            description=(
+                "OAuth access token of the source account (instead of `source_email` + "
+                "`source_api_token`). Sent to the source host only."
+            ),
+        ),
+        th.Property(
+            "source_attachment_hosts",
+            th.ArrayType(th.StringType),
+            default=[],
+            description=(
+                "Other https hosts a source download may be redirected to (e.g. "
+                "`acme.zdusercontent.com`); they never receive credentials. Redirects anywhere "
+                "else reject the file."
+            ),
+        ),
+        th.Property(
+            "max_attachment_bytes",
+            th.IntegerType,
+            default=DEFAULT_MAX_ATTACHMENT_BYTES,
+            description=(
+                "Largest file copied, in bytes (Zendesk's limit is 50 MB per file). A larger "
+                "file is rejected on its own (ticket key, file name, size in the rejects file); "
+                "its ticket is imported without it."
+            ),
+        ),
+        th.Property(
+            "attachment_workers",
+            th.IntegerType,
+            default=4,
+            description="Files downloaded and uploaded at once, 1 to 16.",
+        ),
+        th.Property(
+            "report_path",
+            th.StringType,
+            description=(
+                "JSON file written at the end of each run: per stream records read, imported, "
+                "already present, skipped and rejected (reasons grouped); attachments and bytes "
+                "moved; definitions mapped, created and unmapped; requests. Default: beside the "
+                "journal, `<journal name>.report.json`."
             ),
         ),
         th.Property(
@@ -228,6 +324,7 @@ class TargetZendesk(Target):
         self.max_parallelism = 1
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
+        self._started = time.monotonic()
 
     def _validate_target_settings(self) -> None:
         """Check connection rules and the target's ranges; report all at once with the fix."""
@@ -257,6 +354,7 @@ class TargetZendesk(Target):
                     f"`json_fields` entry {entry!r} must be `field` or `stream.field` with a "
                     f"stream among {', '.join(SINKS)}."
                 )
+        errors += validate_source_settings(config)
         if errors:
             raise ConfigValidationError("Invalid target-zendesk settings", errors=errors)
 
@@ -313,6 +411,20 @@ class TargetZendesk(Target):
                 self._runtime = runtime
             return self._runtime
 
+    def _write_report(self, runtime: Runtime) -> None:
+        """Write the JSON report (a failure to write it is logged, not raised)."""
+        path = self.config.get("report_path")
+        if not path:
+            if str(runtime.journal.path) == ":memory:":
+                return
+            path = runtime.journal.path.with_suffix(".report.json")
+        try:
+            written = write_json(path, runtime.report(time.monotonic() - self._started))
+        except OSError as exc:
+            self.logger.warning("Could not write the report %s: %s", path, exc)
+            return
+        self.logger.info("Summary: report written to %s", written)
+
     def process_endofpipe(self) -> None:
         """Drain (waiting tickets too), write STATE, then log the summary; fail_on_rejects last."""
         runtime = self._runtime
@@ -328,6 +440,7 @@ class TargetZendesk(Target):
             if runtime is not None:
                 for line in runtime.summary():
                     self.logger.info("Summary: %s", line)
+                self._write_report(runtime)
                 runtime.close()
         if runtime is not None and runtime.rejects.count and self.config.get("fail_on_rejects"):
             msg = (
