@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import sys
 import threading
 import time
 import typing as t
+from decimal import Decimal
 
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecReader
@@ -313,6 +315,16 @@ class TargetZendesk(Target):
                 "Zendesk cuts bodies over about 64 KB without an error. 0 turns the check off."
             ),
         ),
+        th.Property(
+            "max_batch_age_seconds",
+            th.NumberType,
+            description=(
+                "Longest wait before a partial batch is written, its job confirmed and STATE "
+                "emitted, e.g. 5 behind a continuous tap-zendesk (`poll_interval_seconds`), which "
+                "sends STATE after each poll and every few seconds while idle. Checked when a "
+                "message arrives. Unset: 300 (the SDK's default)."
+            ),
+        ),
     ).to_dict()
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -322,6 +334,10 @@ class TargetZendesk(Target):
         # Sinks depend on each other (tickets need user and organization ids) and each drain
         # already keeps `max_jobs_in_flight` jobs busy, so draining in threads adds only races.
         self.max_parallelism = 1
+        age = self.config.get("max_batch_age_seconds")
+        if age:  # the SDK drains every sink once its oldest batch is this old
+            self._MAX_RECORD_AGE_IN_MINUTES = float(age) / 60
+        self._state_drained: dict | None = None
         self._runtime: Runtime | None = None
         self._runtime_lock = threading.Lock()
         self._started = time.monotonic()
@@ -340,6 +356,11 @@ class TargetZendesk(Target):
             "max_retries": (0, 100, "use a small number such as 3"),
             "max_comment_bytes": (0, 10**9, "0 turns the check off"),
         }
+        age = config.get("max_batch_age_seconds")
+        if age is not None and (
+            isinstance(age, bool) or not isinstance(age, (int, float, Decimal)) or age <= 0
+        ):
+            errors.append("`max_batch_age_seconds` must be a positive number of seconds, e.g. 5.")
         for key, (low, high, why) in ranges.items():
             value = config.get(key)
             if value is not None and (not isinstance(value, int) or not low <= value <= high):
@@ -390,6 +411,20 @@ class TargetZendesk(Target):
         if schema is not None and self.sink_exists(stream_name):
             return super().get_sink(stream_name, record=record)
         return super().get_sink(stream_name, record=record, schema=schema, key_properties=())
+
+    def _process_state_message(self, message_dict: dict) -> None:
+        """Also drain a batch older than `max_batch_age_seconds` when STATE arrives.
+
+        The SDK checks the age only when a record arrives; behind a continuous tap, STATE is
+        often the only message for a while. No public hook sees STATE messages.
+        """
+        super()._process_state_message(message_dict)
+        pending = any(sink.current_size for sink in self._sinks_active.values())
+        if (pending or self._latest_state != self._state_drained) and (
+            self._max_record_age_in_minutes > self._MAX_RECORD_AGE_IN_MINUTES
+        ):
+            self.drain_all()
+            self._state_drained = copy.deepcopy(self._latest_state)
 
     def drain_first(self, stream_names: t.Iterable[str]) -> None:
         """Drain the sinks whose ids a batch is about to use (users before their tickets)."""
