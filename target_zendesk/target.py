@@ -17,7 +17,11 @@ from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
 from tap_zendesk.api.errors import FatalSyncError
-from tap_zendesk.api.settings import CONNECTION_PROPERTIES, validate_connection_config
+from tap_zendesk.api.settings import (
+    CONNECTION_PROPERTIES,
+    unknown_settings,
+    validate_connection_config,
+)
 from target_zendesk.attachments import DEFAULT_MAX_ATTACHMENT_BYTES, validate_source_settings
 from target_zendesk.report import write_json
 from target_zendesk.runtime import DEFAULT_REJECTS_PATH, Runtime
@@ -378,10 +382,15 @@ class TargetZendesk(Target):
         errors += validate_source_settings(config)
         if errors:
             raise ConfigValidationError("Invalid target-zendesk settings", errors=errors)
+        for line in unknown_settings(config, self):
+            self.logger.warning(line)
 
     # -- routing ---------------------------------------------------------------------------
     def get_sink_class(self, stream_name: str) -> type[Sink]:
-        """Route a Zendesk collection key to its sink; an unknown stream stops with the list."""
+        """Route a Zendesk collection key to its sink; an unknown stream stops with the list.
+
+        Before stopping, the records that came before it are written and their STATE emitted.
+        """
         sink = SINKS.get(stream_name)
         if sink is not None:
             return sink
@@ -393,6 +402,8 @@ class TargetZendesk(Target):
             f"{', '.join(sorted(IGNORED_STREAMS))}. If the stream holds one of the written "
             "objects, rename it with a stream map (`__alias__`); otherwise deselect it."
         )
+        # Write what came before and emit its STATE, so the rerun does not send it again.
+        self.drain_all()
         raise UnsupportedStreamError(msg)
 
     def get_sink(
