@@ -9,7 +9,12 @@ from tap_zendesk.api.client import ZendeskClient
 from target_zendesk.attachments import AttachmentMover
 from target_zendesk.definitions import DefinitionMap
 from target_zendesk.id_map import IdMap
-from target_zendesk.jobs import JobRunner, JobsGovernor, JobsRetryPolicy
+from target_zendesk.jobs import (
+    DEFAULT_MAX_JOBS_IN_FLIGHT,
+    JobRunner,
+    JobsGovernor,
+    JobsRetryPolicy,
+)
 from target_zendesk.journal import Journal, default_journal_path
 from target_zendesk.payloads import Options, RecordError
 from target_zendesk.report import RejectsFile, RunCounters
@@ -62,7 +67,7 @@ class Runtime:
         self.jobs = JobRunner(
             self.client,
             self.journal,
-            max_in_flight=int(config.get("max_jobs_in_flight", 5)),
+            max_in_flight=int(config.get("max_jobs_in_flight", DEFAULT_MAX_JOBS_IN_FLIGHT)),
             job_timeout=float(config.get("job_timeout", 900)),
             logger=logger.getChild("jobs"),
         )

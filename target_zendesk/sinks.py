@@ -10,7 +10,7 @@ import typing as t
 
 from singer_sdk.sinks import BatchSink
 
-from target_zendesk.jobs import Batch, Item, ItemResult
+from target_zendesk.jobs import DEFAULT_MAX_JOBS_IN_FLIGHT, Batch, Item, ItemResult
 from target_zendesk.journal import DELETED, JournalBatch
 from target_zendesk.payloads import (
     RecordError,
@@ -88,7 +88,9 @@ class ZendeskSink(BatchSink):
     def max_size(self) -> int:
         """Use `batch_size` x jobs in flight x rounds, so a drain keeps Zendesk's queue busy."""
         config = self.config
-        size = int(config.get("batch_size", 100)) * int(config.get("max_jobs_in_flight", 5))
+        size = int(config.get("batch_size", 100)) * int(
+            config.get("max_jobs_in_flight", DEFAULT_MAX_JOBS_IN_FLIGHT)
+        )
         size *= DRAIN_ROUNDS
         rows = self.batch_size_rows
         return min(size, rows) if rows else size

@@ -23,6 +23,7 @@ from tap_zendesk.api.settings import (
     validate_connection_config,
 )
 from target_zendesk.attachments import DEFAULT_MAX_ATTACHMENT_BYTES, validate_source_settings
+from target_zendesk.jobs import DEFAULT_MAX_JOBS_IN_FLIGHT
 from target_zendesk.report import write_json
 from target_zendesk.runtime import DEFAULT_REJECTS_PATH, Runtime
 from target_zendesk.sinks import (
@@ -131,7 +132,7 @@ class TargetZendesk(Target):
         th.Property(
             "max_jobs_in_flight",
             th.IntegerType,
-            default=5,
+            default=DEFAULT_MAX_JOBS_IN_FLIGHT,
             description=(
                 "Most of this target's bulk jobs queued or running at once, 1 to 30 (Zendesk "
                 "allows 30 per account, shared with every other integration)."
