@@ -175,9 +175,16 @@ class AttachmentMover:
         self.workers = int(config.get("attachment_workers") or 4)
         self.dest: ZendeskClient = runtime.client
         self.source = _Source.from_config(config, self.logger)
-        journal_path = str(config.get("journal_path") or "")
-        parent = Path(journal_path).parent if journal_path and journal_path != ":memory:" else None
-        self.spool = (parent / "attachments-spool") if parent else Path(tempfile.gettempdir())
+        # Beside the journal, on disk (a temp directory may be memory-backed).
+        journal = runtime.journal.path
+        self.spool = (
+            journal.parent / f"{journal.stem}.spool"
+            if str(journal) != ":memory:"
+            else Path(tempfile.gettempdir())
+        )
+        if self.spool.name.endswith(".spool"):
+            for stale in self.spool.glob("*.part"):  # left by a killed run
+                stale.unlink(missing_ok=True)
         self._warned = False
         self._lock = threading.Lock()
 
