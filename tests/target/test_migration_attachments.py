@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import signal
 from collections import Counter
 from collections.abc import Iterator
@@ -208,3 +209,22 @@ def test_kill_mid_upload_then_rerun_uploads_no_file_twice_and_misses_none(
         assert [a["file_name"] for a in got["attachments"]] == [
             a["file_name"] for a in want["attachments"]
         ]
+
+
+def test_refused_source_credentials_stop_the_run_and_never_reach_the_output(
+    emulator_factory, source, singer_input, tmp_path
+):
+    """Wrong source token: exit non-zero naming the setting; neither token nor header printed."""
+    dest = _destination(emulator_factory)
+    secret = "wrong-source-secret-1234"
+    config = target_config(dest, tmp_path, source_api_url=source.url,
+                           source_email="source@example.com", source_api_token=secret)
+    done = run_target_process(config, singer_input, tmp_path)
+    assert done.returncode != 0
+    assert b"source_api_token" in done.stderr
+    header = base64.b64encode(f"source@example.com/token:{secret}".encode())
+    rejects_file = Path(config["rejects_path"])
+    written = rejects_file.read_bytes() if rejects_file.exists() else b""
+    for leak in (secret.encode(), header, b"demo@example.com/token:demo"):
+        assert leak not in done.stderr + done.stdout + written
+    assert dest.collection("tickets") == []
