@@ -1,4 +1,4 @@
-"""Definitions across accounts: fields, dropdown tags, groups, brands, forms and statuses by name."""
+"""Definitions across accounts: fields, dropdown tags, groups, brands, forms, statuses by name."""
 
 from __future__ import annotations
 
