@@ -239,7 +239,7 @@ def run_tap(
     run.stderr = err.getvalue()
     run.logs = handler.lines
     run.log_records = handler.records
-    for line in raw.getvalue().decode("utf-8").splitlines():
+    for line in raw.getvalue().decode("utf-8").split("\n"):
         if line.strip():
             run.messages.append(json.loads(line))
     return run
