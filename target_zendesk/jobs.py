@@ -47,6 +47,10 @@ _FAMILY_RE = re.compile(r"total=(\d+);\s*remaining=(\d+);\s*resets=(\d+)")
 #: other integration (zendesk_api.md 6.5); 10 keeps a margin while a drain's 10 imports cost about
 #: one status poll (requests per N tickets about 1.1 x ceil(N/100) instead of 1.2 x with 5).
 DEFAULT_MAX_JOBS_IN_FLIGHT = 10
+#: Seconds a write whose reply was lost gets before we look it up: a request cut off on our side
+#: may still be queued and processed by Zendesk well after our timeout (a too-short wait resent
+#: tickets that then landed twice).
+DEFAULT_LOST_REPLY_GRACE = 60.0
 
 
 class JobTimeoutError(FatalSyncError):
@@ -285,6 +289,7 @@ class JobRunner:
         min_poll: float = 0.2,
         max_poll: float = 5.0,
         max_attempts: int = 2,
+        lost_reply_grace: float = DEFAULT_LOST_REPLY_GRACE,
     ) -> None:
         self.client = client
         self.journal = journal
@@ -296,9 +301,8 @@ class JobRunner:
         self.min_poll = min_poll
         self.max_poll = max_poll
         self.max_attempts = max_attempts
-        #: A request cut off on our side may still be processed by Zendesk for about as long
-        #: as we were willing to wait for it.
-        self.grace = float(getattr(client, "timeout", 30.0))
+        #: A request cut off on our side may still be processed by Zendesk after we gave up on it.
+        self.grace = max(float(getattr(client, "timeout", 30.0)), float(lost_reply_grace))
         self.first_poll = min_poll
         self.polls = 0
         self.submissions = 0

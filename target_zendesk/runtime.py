@@ -10,6 +10,7 @@ from target_zendesk.attachments import AttachmentMover
 from target_zendesk.definitions import DefinitionMap
 from target_zendesk.id_map import IdMap
 from target_zendesk.jobs import (
+    DEFAULT_LOST_REPLY_GRACE,
     DEFAULT_MAX_JOBS_IN_FLIGHT,
     JobRunner,
     JobsGovernor,
@@ -69,6 +70,9 @@ class Runtime:
             self.journal,
             max_in_flight=int(config.get("max_jobs_in_flight", DEFAULT_MAX_JOBS_IN_FLIGHT)),
             job_timeout=float(config.get("job_timeout", 900)),
+            lost_reply_grace=float(
+                config.get("lost_reply_grace_seconds", DEFAULT_LOST_REPLY_GRACE)
+            ),
             logger=logger.getChild("jobs"),
         )
         self.counters = RunCounters()

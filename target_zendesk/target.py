@@ -23,7 +23,7 @@ from tap_zendesk.api.settings import (
     validate_connection_config,
 )
 from target_zendesk.attachments import DEFAULT_MAX_ATTACHMENT_BYTES, validate_source_settings
-from target_zendesk.jobs import DEFAULT_MAX_JOBS_IN_FLIGHT
+from target_zendesk.jobs import DEFAULT_LOST_REPLY_GRACE, DEFAULT_MAX_JOBS_IN_FLIGHT
 from target_zendesk.report import write_json
 from target_zendesk.runtime import DEFAULT_REJECTS_PATH, Runtime
 from target_zendesk.sinks import (
@@ -145,6 +145,17 @@ class TargetZendesk(Target):
             description=(
                 "Seconds a bulk job may stay queued or running before the run stops; the journal "
                 "keeps the job and the next run picks it up."
+            ),
+        ),
+        th.Property(
+            "lost_reply_grace_seconds",
+            th.NumberType,
+            default=DEFAULT_LOST_REPLY_GRACE,
+            description=(
+                "After a bulk write whose reply was lost (timeout, reset, crash), how long to "
+                "wait before looking its records up in Zendesk and resending only what is "
+                "missing: Zendesk may still be processing the request. At least "
+                "`request_timeout`."
             ),
         ),
         th.Property(

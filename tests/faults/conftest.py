@@ -240,8 +240,9 @@ def target_config(dest: Emulator, tmp_path: Path, **overrides: t.Any) -> dict[st
         "oauth_token": OAUTH_TOKEN,
         "journal_path": str(tmp_path / "journal.sqlite"),
         "rejects_path": str(tmp_path / "rejects.jsonl"),
-        # Also the grace a lost POST reply is given before looking its records up: keep short.
+        # The grace a lost POST reply is given is max(request_timeout, lost_reply_grace_seconds).
         "request_timeout": 2,
+        "lost_reply_grace_seconds": 2,
         "batch_size": 10,
     }
     config.update(overrides)

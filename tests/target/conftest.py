@@ -95,6 +95,8 @@ def target_config(emu: Emulator, tmp_path: Path, **overrides: t.Any) -> dict[str
         "journal_path": str(tmp_path / "journal.sqlite"),
         "rejects_path": str(tmp_path / "rejects.jsonl"),
         "request_timeout": 10,
+        # a lost reply is looked up after this long (default 60 s): keep tests quick
+        "lost_reply_grace_seconds": 3,
     }
     config.update(overrides)
     return config
