@@ -28,6 +28,11 @@ from tap_zendesk.api.governor import RateLimitGovernor
 from tap_zendesk.api.retry import RETRIABLE_EXCEPTIONS, RETRY_STATUSES, RetryPolicy, response_of
 from tap_zendesk.api.urls import base_url, check_url, path_of
 
+#: Request bodies are encoded with msgspec (requests' `json=` uses simplejson: ~10% of the
+#: target's CPU per record); Decimals stay JSON numbers.
+_ENCODER = msgspec.json.Encoder(decimal_format="number")
+_JSON_HEADERS = {"Content-Type": "application/json"}
+
 #: Connections kept per host: the SDK drains up to 8 sinks in threads, plus polling.
 POOL_SIZE = 16
 
@@ -202,8 +207,10 @@ class ZendeskClient:
         path = path_of(url)
         self.governor.acquire(path)
         self.request_count += 1
+        data, headers = (None, None) if body is None else (_ENCODER.encode(body), _JSON_HEADERS)
         response = self.session.request(
-            method, url, params=params, json=body, auth=self.auth, timeout=self.timeout
+            method, url, params=params, data=data, headers=headers, auth=self.auth,
+            timeout=self.timeout,
         )
         self.governor.observe(response, path)
         classify(response, host=self.base, auth=self.auth)
