@@ -26,6 +26,11 @@ def _size(n: str | int) -> str:
     return str(n)
 
 
+def _ratio(value: float | None) -> str:
+    """A ratio for the table ("n/a" when it could not be measured)."""
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
 def checks(results: dict[str, t.Any]) -> list[dict[str, t.Any]]:
     """One row per figure: what was measured, the goal, and whether it is met."""
     rows: list[dict[str, t.Any]] = []
@@ -38,7 +43,7 @@ def checks(results: dict[str, t.Any]) -> list[dict[str, t.Any]]:
         add(
             f"1 tap CPU per ticket ({_size(cpu['tickets'])})",
             f"tap {cpu['tap_us_per_record']:.0f} µs, bare pager {cpu['bare_us_per_record']:.0f} "
-            f"µs: {cpu['ratio']:.2f}x",
+            f"µs: {_ratio(cpu['ratio'])}",
             f"<= {TAP_CPU_RATIO}x",
             cpu["ratio"] is not None and cpu["ratio"] <= TAP_CPU_RATIO,
         )
