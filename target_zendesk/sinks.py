@@ -307,6 +307,16 @@ class LookupReplayMixin:
     _replay: list[dict[str, t.Any]]
     _replaying: bool = False
 
+    def setup(self) -> None:
+        """Start with nothing to replay."""
+        super().setup()  # type: ignore[misc]
+        self._replay = []
+
+    def clean_up(self) -> None:
+        """End of input: rewrite the records whose lookup fields now resolve."""
+        self.replay()
+        super().clean_up()  # type: ignore[misc]
+
     def noted(self, record: dict[str, t.Any], notes: list[str]) -> bool:
         """Keep the record for one more write at the end; True: it was written as it is."""
         if not notes:
@@ -341,16 +351,6 @@ class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
     """`organizations`: upsert by external_id (show_many), create_many + batch update_many."""
 
     depends_on = DEFINITION_STREAMS
-
-    def setup(self) -> None:
-        """Start with nothing to replay."""
-        super().setup()
-        self._replay = []
-
-    def clean_up(self) -> None:
-        """End of input: rewrite organizations whose lookup fields now resolve."""
-        self.replay()
-        super().clean_up()
 
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Skip deleted and unchanged organizations; send the rest as create or update jobs."""
@@ -452,16 +452,6 @@ class UserUpsertSink(LookupReplayMixin, ZendeskSink):
     """`users`: `create_or_update_many` (by external_id, then email); deleted ones skipped."""
 
     depends_on = ("organizations", *DEFINITION_STREAMS)
-
-    def setup(self) -> None:
-        """Start with nothing to replay."""
-        super().setup()
-        self._replay = []
-
-    def clean_up(self) -> None:
-        """End of input: rewrite users whose lookup fields now resolve."""
-        self.replay()
-        super().clean_up()
 
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Map organization ids, skip deleted and unchanged users, upsert the rest."""

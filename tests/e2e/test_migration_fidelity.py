@@ -15,23 +15,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.demo import DEMO_STREAMS
+
 from tests.emulator import Emulator
 from tests.emulator import attachments as emulator_files
 
 BIN = Path(sys.executable).parent
-STREAMS = (
-    "brands",
-    "groups",
-    "custom_statuses",
-    "ticket_fields",
-    "ticket_forms",
-    "user_fields",
-    "organization_fields",
-    "organizations",
-    "users",
-    "ticket_comments",
-    "tickets",
-)
+STREAMS = DEMO_STREAMS
 KNOBS = {"hold_back": 0, "window_seconds": 1, "job_delay": 0.05}
 
 

@@ -12,22 +12,11 @@ from pathlib import Path
 
 from tests.emulator import Emulator
 from tests.emulator import attachments as emulator_files
+from tests.demo import DEMO_STREAMS
 from tests.target.conftest import write_singer
 
 #: tap-zendesk's stream order for a migration: definitions, then people, comments, tickets.
-MIGRATION_ORDER = (
-    "brands",
-    "groups",
-    "custom_statuses",
-    "ticket_fields",
-    "ticket_forms",
-    "user_fields",
-    "organization_fields",
-    "organizations",
-    "users",
-    "ticket_comments",
-    "tickets",
-)
+MIGRATION_ORDER = DEMO_STREAMS
 DUMPED = (*MIGRATION_ORDER,)
 
 
