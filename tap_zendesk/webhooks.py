@@ -191,9 +191,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.logger.info(
                 "Webhook delivery accepted: %s (webhook %s).", verdict.reason, hook
             )
-        self._answer(verdict.status, verdict.reason)
         if verdict.streams:
+            # Hand off before answering: the callback only wakes the tap's loop (cheap), and a
+            # sender that saw 2xx can rely on the poll having been asked for.
             self.server.on_streams(verdict.streams, f"webhook {hook}")
+        self._answer(verdict.status, verdict.reason)
 
     def do_GET(self) -> None:  # noqa: N802 - stdlib name
         """Only POST deliveries are served."""
