@@ -122,6 +122,16 @@ class ZendeskSink(BatchSink):
             self.runtime.counters.add(self.stream_name, "read", len(records))
             self.write(list(records))
 
+    def _validate_and_parse(self, record: dict) -> dict:
+        """Pass the record through untouched (the SDK's hook has no public override).
+
+        The SDK would validate it against the schema (we return no validator: `write` checks
+        what Zendesk needs and rejects one record, not the run) and parse every date-time
+        string into a `datetime`, only for us to format it back to the ISO text Zendesk wants:
+        ~4 us per record for nothing. Datetimes from other readers are still formatted.
+        """
+        return record
+
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Write records to Zendesk (one sink per operation)."""
         raise NotImplementedError
