@@ -97,28 +97,15 @@ class Runtime:
 
     # -- rejects ---------------------------------------------------------------------------
     def reject(
-        self,
-        stream: str,
-        key: str | None,
-        error: str,
-        details: str,
-        *,
-        field: str | None = None,
-        external_id: str | None = None,
-        email: str | None = None,
-        job_id: str | None = None,
+        self, stream: str, key: str | None, error: str, details: str, **where: str | None
     ) -> None:
-        """Write one rejected record to the rejects file and count it."""
-        self.rejects.write(
-            stream=stream,
-            key=key,
-            error=error,
-            details=details,
-            field=field,
-            external_id=external_id,
-            email=email,
-            job_id=job_id,
-        )
+        """Write one rejected record to the rejects file and count it.
+
+        `where`: what else identifies it (`field`, `external_id`, `email`, `job_id`; see
+        `RejectsFile.write`).
+        """
+        self.rejects.write(stream=stream, key=key, error=error, details=details, **where)
+        field = where.get("field")
         self.counters.add(stream, "rejected")
         self.counters.reason(stream, f"{error}{f' ({field})' if field else ''}", kind="rejected")
 
