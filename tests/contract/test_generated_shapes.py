@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.emulator.generator import COLLECTIONS, Dataset, generate_account
+from tests.shared.schemas import SAMPLES_ROOT, needs_samples
 
 ANCHOR = "2026-01-01T00:00:00Z"
 ANCHOR_TS = calendar.timegm(time.strptime(ANCHOR, "%Y-%m-%dT%H:%M:%SZ"))
@@ -46,24 +47,6 @@ SKIPPED = {
 }
 # Sample types that are deliberately empty in the generated account (the server owns them).
 NOT_GENERATED = {"job_statuses"}
-
-
-def _samples_root() -> Path | None:
-    candidates = [
-        os.environ.get("ZENDESK_SAMPLES_DIR"),
-        Path(__file__).resolve().parents[1] / "fixtures" / "zendesk_samples",
-        "/work/shared/zendesk_samples",
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "objects").is_dir():
-            return Path(candidate) / "objects"
-    return None
-
-
-SAMPLES_ROOT = _samples_root()
-needs_samples = pytest.mark.skipif(
-    SAMPLES_ROOT is None, reason="Zendesk samples not found; set ZENDESK_SAMPLES_DIR"
-)
 
 
 def _source(path: Path) -> str:

@@ -10,40 +10,13 @@ from pathlib import Path
 import pytest
 
 from tap_zendesk.streams import STREAM_TYPES
+from tests.shared.schemas import BUSINESS_RULE_STREAMS, STREAMS
 from tests.tap.tapkit import start_emulator, tap_config
 
 TAP = Path(sys.executable).parent / "tap-zendesk"
 
 #: Every stream issue 4 asks for, by Zendesk's collection key.
-ISSUE_STREAMS = {
-    "tickets",
-    "users",
-    "organizations",
-    "ticket_comments",
-    "ticket_events",
-    "ticket_audits",
-    "ticket_metrics",
-    "ticket_metric_events",
-    "satisfaction_ratings",
-    "groups",
-    "group_memberships",
-    "organization_memberships",
-    "brands",
-    "ticket_fields",
-    "ticket_forms",
-    "user_fields",
-    "organization_fields",
-    "tags",
-    "macros",
-    "sla_policies",
-    "custom_statuses",
-    "articles",
-    "sections",
-    "categories",
-    "topics",
-    "posts",
-    "side_conversations",
-}
+ISSUE_STREAMS = set(STREAMS) - BUSINESS_RULE_STREAMS
 #: stream -> replication key of the incremental streams; every other stream is FULL_TABLE.
 INCREMENTAL = {
     "tickets": "updated_at",

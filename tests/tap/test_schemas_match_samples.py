@@ -8,54 +8,19 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 import re
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
-import pytest
 from jsonschema import Draft7Validator, FormatChecker
 from singer_sdk.singerlib import resolve_schema_references
 
+from tests.shared.schemas import SAMPLES_ROOT, STREAMS, needs_samples
+
 SCHEMAS_DIR = Path(__file__).resolve().parents[2] / "tap_zendesk" / "schemas"
 SHARED_DIR = SCHEMAS_DIR / "shared"
-
-STREAMS = (
-    "tickets",
-    "users",
-    "organizations",
-    "ticket_comments",
-    "ticket_events",
-    "ticket_audits",
-    "ticket_metrics",
-    "ticket_metric_events",
-    "satisfaction_ratings",
-    "groups",
-    "group_memberships",
-    "organization_memberships",
-    "brands",
-    "ticket_fields",
-    "ticket_forms",
-    "user_fields",
-    "organization_fields",
-    "tags",
-    "macros",
-    "sla_policies",
-    "custom_statuses",
-    "triggers",
-    "automations",
-    "views",
-    "custom_roles",
-    "schedules",
-    "articles",
-    "sections",
-    "categories",
-    "topics",
-    "posts",
-    "side_conversations",
-)
 
 # Sample type directory -> stream. Comment child events of incremental ticket_events (flattened by
 # connectors) are what our ticket_comments stream emits.
@@ -81,24 +46,6 @@ FORMAT_CHECKER = FormatChecker()
 @FORMAT_CHECKER.checks("date-time")
 def _is_date_time(value: object) -> bool:
     return not isinstance(value, str) or bool(RFC3339.match(value))
-
-
-def _samples_root() -> Path | None:
-    candidates = [
-        os.environ.get("ZENDESK_SAMPLES_DIR"),
-        Path(__file__).resolve().parents[1] / "fixtures" / "zendesk_samples",
-        "/work/shared/zendesk_samples",
-    ]
-    for candidate in candidates:
-        if candidate and (Path(candidate) / "objects").is_dir():
-            return Path(candidate) / "objects"
-    return None
-
-
-SAMPLES_ROOT = _samples_root()
-needs_samples = pytest.mark.skipif(
-    SAMPLES_ROOT is None, reason="Zendesk samples not found; set ZENDESK_SAMPLES_DIR"
-)
 
 
 def _load_json(path: Path) -> Any:
