@@ -23,7 +23,12 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_zendesk.api.client import ZendeskClient, decode_json
-from tap_zendesk.api.errors import FatalSyncError, ZendeskRequestError, format_details
+from tap_zendesk.api.errors import (
+    FatalSyncError,
+    ZendeskRequestError,
+    format_details,
+    zendesk_reason,
+)
 from tap_zendesk.api.governor import RateLimitGovernor
 from tap_zendesk.api.retry import (
     RetryPolicy,
@@ -92,6 +97,15 @@ OPERATIONS: dict[str, Operation] = {
         "PUT", "/api/v2/organizations/update_many", "organizations", True
     ),
 }
+
+#: One-at-a-time fallbacks of bulk operations an account can have switched off (zendesk_api.md
+#: 6.3: bulk user import answers 403 on some accounts, trial ones included).
+SINGLE_FALLBACKS: dict[str, Operation] = {
+    "users.upsert": Operation("POST", "/api/v2/users/create_or_update", "user", True),
+}
+#: Seconds between single `create_or_update` calls: Zendesk allows 1 request/second per account
+#: on that endpoint (2.2), with no header to pace on; a little over 1 s keeps arrivals apart.
+SINGLE_INTERVAL = 1.05
 
 
 @dataclass(slots=True)
@@ -313,6 +327,9 @@ class JobRunner:
         self._queue_full = False
         self._full_since: float | None = None
         self._room_wait = 1.0
+        #: Operations sent one record at a time for the rest of the run (bulk refused, 403).
+        self.singly: set[str] = set()
+        self._next_single = 0.0
 
     # -- entry points ----------------------------------------------------------------------
     def run(self, batches: t.Iterable[Batch], handler: BatchHandler) -> None:
@@ -377,6 +394,9 @@ class JobRunner:
     ) -> None:
         """POST one batch; a refusal puts it back, an unreadable reply makes it 'unknown'."""
         batch = pending.popleft()
+        if batch.operation in self.singly:
+            self._write_singly(batch, handler)
+            return
         op = OPERATIONS[batch.operation]
         batch.journal_id = self.journal.begin_batch(batch.stream, batch.operation, batch.items)
         body = {op.body_key: [item.payload for item in batch.items]}
@@ -387,6 +407,10 @@ class JobRunner:
             reply = decode_json(response)
         except ZendeskRequestError as exc:
             self.journal.end_batch(batch.journal_id)
+            if exc.status_code == 403 and batch.operation in SINGLE_FALLBACKS:
+                self._fall_back(batch, exc)
+                self._write_singly(batch, handler)
+                return
             if exc.status_code in (403, 404):
                 raise EndpointRefusedError(
                     f"{exc} Nothing can be written through {op.method} {op.path}: check that the "
@@ -442,6 +466,80 @@ class JobRunner:
             return
         unconfirmed[batch.job_id] = batch
         self.max_seen_in_flight = max(self.max_seen_in_flight, self._ours_in_flight(unconfirmed))
+
+    # -- one at a time (bulk import switched off) ------------------------------------------
+    def _fall_back(self, batch: Batch, exc: ZendeskRequestError) -> None:
+        """Switch an operation to single calls for the rest of the run, saying so once."""
+        op, single = OPERATIONS[batch.operation], SINGLE_FALLBACKS[batch.operation]
+        self.singly.add(batch.operation)
+        self.logger.warning(
+            "Zendesk refused %s %s with 403 (%s): bulk import is off on this account. Falling "
+            "back to one %s %s per record at 1 request/second (about an hour per 3,600 records); "
+            "ask Zendesk support to enable bulk user import to write 100 per call.",
+            op.method,
+            op.path,
+            exc.response is not None and zendesk_reason(exc.response) or exc,
+            single.method,
+            single.path,
+        )
+
+    def _write_singly(self, batch: Batch, handler: BatchHandler) -> None:
+        """Send each item on its own, paced; per-item 4xx is that record's rejection.
+
+        The single upsert matches by external_id or email like the bulk one, so a resend
+        after a lost reply or a crash updates the same record: no journal entry is needed.
+        """
+        op = SINGLE_FALLBACKS[batch.operation]
+        pairs: list[tuple[Item, ItemResult]] = []
+        try:
+            for item in batch.items:
+                pairs.append((item, self._send_one(op, item, batch.stream)))
+        finally:
+            if pairs:
+                handler.written(batch, pairs)
+
+    def _send_one(self, op: Operation, item: Item, stream: str) -> ItemResult:
+        """One paced call; the reply's status tells created (201) from updated (200)."""
+        wait = self._next_single - self._clock()
+        if wait > 0:
+            self._sleep(wait)
+        self._next_single = self._clock() + SINGLE_INTERVAL
+        self.submissions += 1
+        self.requests_by_stream[stream] += 1
+        try:
+            response = self.client.request(
+                op.method, op.path, json={op.body_key: item.payload}, idempotent=True
+            )
+            reply = decode_json(response)
+        except ZendeskRequestError as exc:
+            if exc.status_code in (401, 403, 404):
+                raise EndpointRefusedError(
+                    f"{exc} Nothing can be written through {op.method} {op.path} either: check "
+                    "that the credentials belong to an admin."
+                ) from None
+            return ItemResult(
+                ok=False,
+                error=_error_code(exc.response) or f"HTTP {exc.status_code}",
+                details=zendesk_reason(exc.response) if exc.response is not None else str(exc),
+            )
+        except (RetriableAPIError, requests.RequestException, ConnectionError) as exc:
+            raise RateLimitedError(
+                f"Zendesk kept refusing {op.method} {op.path} after "
+                f"{self.client.policy.max_retries} retries ({_what(exc)}); the records before "
+                "this one were written. Rerun later (upserts: nothing is duplicated), or raise "
+                "`max_retries`."
+            ) from None
+        obj = reply.get(op.body_key) if isinstance(reply, dict) else None
+        dest = obj.get("id") if isinstance(obj, dict) else None
+        if type(dest) is not int:
+            return ItemResult(
+                ok=False,
+                error="UnexpectedReply",
+                details=f"{op.method} {op.path} answered {response.status_code} without an id",
+            )
+        return ItemResult(
+            ok=True, dest_id=dest, action="created" if response.status_code == 201 else "updated"
+        )
 
     def _note_inflight(self, response: requests.Response) -> None:
         """Read the account's queue from a job-creating reply."""
@@ -642,6 +740,16 @@ class JobRunner:
                 )
             self._sleep(wait)
             wait = min(self.max_poll, wait * 2)
+
+
+def _error_code(response: requests.Response | None) -> str | None:
+    """Zendesk's error code of a refusal (`RecordInvalid`, ...) when the body has one."""
+    try:
+        body = json.loads(response.content) if response is not None else None
+    except ValueError:
+        return None
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, str) else None
 
 
 def _what(exc: BaseException) -> str:

@@ -66,6 +66,8 @@ class EmulatorConfig:
                                                       "window (nominal 20)")
     tickets_index_rate_limit: int | None = knob(None, "GET /tickets requests per window "
                                                       "(nominal 100)")
+    user_upsert_rate_limit: int | None = knob(None, "POST /users/create_or_update requests "
+                                                    "per second, no header (Zendesk: 1)")
     window_seconds: float = knob(60.0, "rate-limit window length in seconds")
     chaos_rate: float = knob(0.0, "share of API requests answered 429/500/503 at random")
     chaos_seed: int = knob(1, "seed of the chaos mode")

@@ -65,6 +65,12 @@ ENDPOINT_BUCKETS = {
     "tickets_index": ("tickets_index_rate_limit", "Zendesk-RateLimit-tickets-index"),
 }
 
+# Per-second endpoint limits that Zendesk enforces without a header of their own (2.2):
+# family -> (knob, window seconds, not scaled by window_seconds).
+QUIET_BUCKETS = {
+    "user_upsert": ("user_upsert_rate_limit", 1.0),
+}
+
 
 class RateLimiter:
     """The account bucket plus the endpoint buckets of one emulated account."""
@@ -79,6 +85,11 @@ class RateLimiter:
             fam: Bucket(fam, nominal(cfg, knob), getattr(cfg, knob), cfg.window_seconds, t0)
             for fam, (knob, _hdr) in ENDPOINT_BUCKETS.items()
         }
+        self.quiet = {
+            fam: Bucket(fam, getattr(cfg, knob) or 0, getattr(cfg, knob), window, t0)
+            for fam, (knob, window) in QUIET_BUCKETS.items()
+            if getattr(cfg, knob)
+        }
 
     def check(self, family: str | None) -> list[tuple[str, str]]:
         """Count a request and return its headers, or raise the 429 reply."""
@@ -87,6 +98,9 @@ class RateLimiter:
             acct = self.account
             ok = acct.take(t)
             headers = self._account_headers(t)
+            quiet = self.quiet.get(family) if family else None
+            if ok and quiet is not None and not quiet.take(t):
+                raise ApiError(429, TOO_MANY, headers + [("Retry-After", str(quiet.resets(t)))])
             bucket = self.endpoint.get(family) if family else None
             if ok and bucket is not None:
                 ok = bucket.take(t)

@@ -249,7 +249,8 @@ route("POST", f"{V2}/users/create_many", writes.create_users_many, "users",
       "bulk_user_import", admin_only=True)
 route("POST", f"{V2}/users/create_or_update_many", writes.create_or_update_users_many, "users",
       "bulk_user_import", admin_only=True)
-route("POST", f"{V2}/users/create_or_update", writes.create_or_update_user, "users")
+route("POST", f"{V2}/users/create_or_update", writes.create_or_update_user, "users",
+      bucket="user_upsert")
 route("PUT", f"{V2}/users/update_many", writes.update_users_many, "users")
 route("PUT", f"{V2}/users/{{id}}", writes.update_user, "users")
 route("POST", f"{V2}/organizations", writes.create_org, "organizations")
