@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .request import Req
@@ -85,12 +86,113 @@ def _failure(index: int, exc: ItemInvalid, error: str | None = None,
     return row
 
 
+def _external_id(data: dict) -> dict[str, Any]:
+    """The key a failed ticket or organization job row echoes."""
+    return {"external_id": data.get("external_id")}
+
+
+def _create_many_job(app: App, job_type: str, items: list[dict],
+                     write: Callable[[int, dict], dict], *, failed_error: str | None,
+                     echoed: Callable[[dict], dict[str, Any]]) -> Response:
+    """The job of a `create_many` / `create_or_update_many`: `write(index, item)` commits one
+    item and gives its result row; an invalid item gives a failed row with `failed_error` (else
+    the validation's own error code) and the item's `echoed` keys."""
+
+    def work() -> list[dict]:
+        results = []
+        for i, data in enumerate(items):
+            try:
+                results.append(write(i, data))
+            except ItemInvalid as exc:
+                results.append(_failure(i, exc, failed_error, **echoed(data)))
+        return results
+
+    return _job_reply(app, app.jobs.create(job_type, len(items), work))
+
+
 def _check_user(app: App, uid: Any, label: str, agent: bool = False) -> dict:
     """A referenced user must exist (and be staff for assignees)."""
     user = app.store.get("users", uid) if uid is not None else None
     if user is None or (agent and user.get("role") not in ("agent", "admin")):
         raise ItemInvalid(label.lower(), f"{label}: is invalid")
     return user
+
+
+def _field_values(app: App, holder: str, data: dict, existing: dict | None) -> dict[str, Any]:
+    """The `user_fields` / `organization_fields` of a write: every defined field key, with the
+    stored value, overwritten by the written one; keys of undefined fields are dropped."""
+    defined = [f.get("key") for f in app.store.rows(holder) if f.get("key")]
+    fields = dict.fromkeys(defined) | dict((existing or {}).get(holder) or {})
+    for k, v in (data.get(holder) or {}).items():
+        if k in defined:
+            fields[k] = v
+    return fields
+
+
+def _insert_or_replace(app: App, collection: str, obj: dict) -> dict:
+    """Store a built user or organization: a new one gets its id and API url, an existing one
+    replaces its stored version."""
+    with app.store.lock:
+        if obj.get("id") is None:
+            new_id = app.store.new_id(collection)
+            obj["id"] = new_id
+            obj["url"] = f"{app.base_url}/api/v2/{collection}/{new_id}.json"
+            return app.store.insert(collection, obj)
+        return app.store.replace(collection, obj)
+
+
+def _write_one(app: App, data: dict, existing: dict | None,
+               build: Callable[[App, dict, dict | None], dict],
+               commit: Callable[[App, dict], dict]) -> dict:
+    """Build and commit one user or organization of a single-object write (`POST /users`,
+    `PUT /organizations/{id}` ...); an invalid one is the endpoint's 422 RecordInvalid."""
+    try:
+        with app.store.lock:
+            return commit(app, build(app, data, existing))
+    except ItemInvalid as exc:
+        raise exc.api_error() from None
+
+
+def _pairs_by_external_id(app: App, req: Req, exts: list[str], single: str,
+                          collection: str) -> list[tuple[Any, dict]]:
+    """(id, changes) pairs of `update_many?external_ids=...` with one {single: {...}} body: the
+    same changes for each listed external id (id None where no record has it)."""
+    if len(exts) > MAX_BULK:
+        raise bad_request("TooManyValues", "Parameter external_ids cannot specify more "
+                                           f"than {MAX_BULK} values")
+    data = req.json()
+    change = data.get(single) if isinstance(data, dict) else None
+    if not isinstance(change, dict):
+        raise bad_request("InvalidParameter", f"Parameter {single} is required")
+    index = app.store.index_ci(collection, "external_id")
+    return [((index.get(e.lower()) or {}).get("id"), change) for e in exts]
+
+
+def _update_many_job(app: App, job_type: str, collection: str, pairs: list[tuple[Any, dict]],
+                     build: Callable[[App, dict, dict | None], dict],
+                     commit: Callable[[App, dict], dict], *, not_found: str,
+                     not_found_error: str, failed_error: str) -> Response:
+    """The job of a users/organizations `update_many`: one "Updated" row per written record, a
+    failed row (error `not_found_error`, details `not_found`) per unknown id and one (error
+    `failed_error`) per invalid change."""
+
+    def work() -> list[dict]:
+        results = []
+        for i, (oid, change) in enumerate(pairs):
+            existing = app.store.get(collection, oid) if oid is not None else None
+            try:
+                if existing is None:
+                    raise ItemInvalid("id", not_found, not_found_error)
+                with app.store.lock:
+                    commit(app, build(app, change, existing))
+                results.append({"id": existing["id"], "action": "update", "success": True,
+                                "status": "Updated"})
+            except ItemInvalid as exc:
+                results.append(_failure(i, exc, failed_error if existing else not_found_error,
+                                        id=oid))
+        return results
+
+    return _job_reply(app, app.jobs.create(job_type, len(pairs), work))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -385,18 +487,12 @@ def _ticket_job(app: App, req: Req, importing: bool, job_type: str) -> Response:
     actor = req.user_id or app.store.admin_id
     archive = importing and req.truthy("archive_immediately")
 
-    def work() -> list[dict]:
-        results = []
-        for i, data in enumerate(items):
-            try:
-                ticket = _ticket_item(app, data, importing, actor, archive)
-                results.append({"index": i, "id": ticket["id"]})
-            except ItemInvalid as exc:
-                results.append(_failure(i, exc, "TicketCreateFailed",
-                                        external_id=data.get("external_id")))
-        return results
+    def created(i: int, data: dict) -> dict:
+        ticket = _ticket_item(app, data, importing, actor, archive)
+        return {"index": i, "id": ticket["id"]}
 
-    return _job_reply(app, app.jobs.create(job_type, len(items), work))
+    return _create_many_job(app, job_type, items, created, failed_error="TicketCreateFailed",
+                            echoed=_external_id)
 
 
 def import_tickets_many(app: App, req: Req) -> Response:
@@ -592,11 +688,7 @@ def build_user(app: App, data: dict, existing: dict | None) -> dict:
     org = data.get("organization_id")
     if org is not None and store.get("organizations", org) is None:
         raise ItemInvalid("organization_id", "Organization: is invalid")
-    defined = [f.get("key") for f in store.rows("user_fields") if f.get("key")]
-    fields = dict.fromkeys(defined) | dict((existing or {}).get("user_fields") or {})
-    for k, v in (data.get("user_fields") or {}).items():
-        if k in defined:
-            fields[k] = v
+    fields = _field_values(app, "user_fields", data, existing)
     base = existing or {
         "id": None, "url": None, "name": None, "email": None, "created_at": clock,
         "updated_at": clock, "time_zone": "Eastern Time (US & Canada)",
@@ -631,13 +723,7 @@ def build_user(app: App, data: dict, existing: dict | None) -> dict:
 
 def commit_user(app: App, user: dict) -> dict:
     """Insert or replace a built user."""
-    with app.store.lock:
-        if user.get("id") is None:
-            uid = app.store.new_id("users")
-            user["id"] = uid
-            user["url"] = f"{app.base_url}/api/v2/users/{uid}.json"
-            return app.store.insert("users", user)
-        return app.store.replace("users", user)
+    return _insert_or_replace(app, "users", user)
 
 
 def match_user(app: App, data: dict) -> dict | None:
@@ -663,12 +749,7 @@ def _upsert_user(app: App, data: dict) -> tuple[dict, bool]:
 def create_user(app: App, req: Req) -> Response:
     """`POST /users` -> 201."""
     data = _body(app, req, "user")
-    try:
-        with app.store.lock:
-            user = commit_user(app, build_user(app, data, None))
-    except ItemInvalid as exc:
-        raise exc.api_error() from None
-    return json_response(201, {"user": user})
+    return json_response(201, {"user": _write_one(app, data, None, build_user, commit_user)})
 
 
 def create_or_update_user(app: App, req: Req) -> Response:
@@ -687,93 +768,53 @@ def update_user(app: App, req: Req, **groups: str) -> Response:
     existing = app.store.get("users", groups["id"])
     if existing is None:
         raise not_found()
-    try:
-        with app.store.lock:
-            user = commit_user(app, build_user(app, data, existing))
-    except ItemInvalid as exc:
-        raise exc.api_error() from None
-    return json_response(200, {"user": user})
+    return json_response(200, {"user": _write_one(app, data, existing, build_user, commit_user)})
 
 
 def _user_keys(data: dict) -> dict[str, Any]:
-    """Identifying keys echoed in user job results."""
-    return {"email": data.get("email"), "external_id": data.get("external_id")}
+    """Identifying keys echoed in user job results (the ones the item has)."""
+    return {k: data[k] for k in ("email", "external_id") if data.get(k) is not None}
 
 
 def create_users_many(app: App, req: Req) -> Response:
     """`POST /users/create_many` -> job."""
     items = _bulk_body(req, "users", "users")
 
-    def work() -> list[dict]:
-        results = []
-        for i, data in enumerate(items):
-            try:
-                with app.store.lock:
-                    user = commit_user(app, build_user(app, data, None))
-                results.append({"index": i, "id": user["id"], "status": "Created",
-                                "success": True, **{k: v for k, v in _user_keys(data).items()
-                                                    if v is not None}})
-            except ItemInvalid as exc:
-                results.append(_failure(i, exc, **_user_keys(data)))
-        return results
+    def created(i: int, data: dict) -> dict:
+        with app.store.lock:
+            user = commit_user(app, build_user(app, data, None))
+        return {"index": i, "id": user["id"], "status": "Created", "success": True,
+                **_user_keys(data)}
 
-    return _job_reply(app, app.jobs.create("bulk_create_users", len(items), work))
+    return _create_many_job(app, "bulk_create_users", items, created, failed_error=None,
+                            echoed=_user_keys)
 
 
 def create_or_update_users_many(app: App, req: Req) -> Response:
     """`POST /users/create_or_update_many` -> job."""
     items = _bulk_body(req, "users", "users")
 
-    def work() -> list[dict]:
-        results = []
-        for i, data in enumerate(items):
-            try:
-                user, created = _upsert_user(app, data)
-                results.append({"index": i, "id": user["id"],
-                                "action": "create" if created else "update",
-                                "status": "Created" if created else "Updated", "success": True,
-                                **{k: v for k, v in _user_keys(data).items() if v is not None}})
-            except ItemInvalid as exc:
-                results.append(_failure(i, exc, **_user_keys(data)))
-        return results
+    def upserted(i: int, data: dict) -> dict:
+        user, created = _upsert_user(app, data)
+        return {"index": i, "id": user["id"], "action": "create" if created else "update",
+                "status": "Created" if created else "Updated", "success": True,
+                **_user_keys(data)}
 
-    return _job_reply(app, app.jobs.create("bulk_create_or_update_users", len(items), work))
+    return _create_many_job(app, "bulk_create_or_update_users", items, upserted,
+                            failed_error=None, echoed=_user_keys)
 
 
 def update_users_many(app: App, req: Req) -> Response:
     """`PUT /users/update_many` (`?ids=`/`?external_ids=` + {"user"} or {"users": [...]})."""
-    data = req.json()
-    pairs: list[tuple[Any, dict]]
-    if req.csv("external_ids"):
-        index = app.store.index_ci("users", "external_id")
-        exts = req.csv("external_ids")
-        if len(exts) > MAX_BULK:
-            raise bad_request("TooManyValues", "Parameter external_ids cannot specify more "
-                                               f"than {MAX_BULK} values")
-        change = data.get("user") if isinstance(data, dict) else None
-        if not isinstance(change, dict):
-            raise bad_request("InvalidParameter", "Parameter user is required")
-        pairs = [((index.get(e.lower()) or {}).get("id"), change) for e in exts]
+    req.json()  # a malformed body is reported before too many external_ids (unlike organizations)
+    exts = req.csv("external_ids")
+    if exts:
+        pairs = _pairs_by_external_id(app, req, exts, "user", "users")
     else:
         pairs = _update_pairs(req, "user", "users", "ids")
-
-    def work() -> list[dict]:
-        results = []
-        for i, (uid, change) in enumerate(pairs):
-            existing = app.store.get("users", uid) if uid is not None else None
-            try:
-                if existing is None:
-                    raise ItemInvalid("id", "User not found", "UserNotFound")
-                with app.store.lock:
-                    commit_user(app, build_user(app, change, existing))
-                results.append({"id": existing["id"], "action": "update", "success": True,
-                                "status": "Updated"})
-            except ItemInvalid as exc:
-                results.append(_failure(i, exc, "UserUpdateFailed" if existing else exc.error,
-                                        id=uid))
-        return results
-
-    return _job_reply(app, app.jobs.create("bulk_update_users", len(pairs), work))
+    return _update_many_job(app, "bulk_update_users", "users", pairs, build_user, commit_user,
+                            not_found="User not found", not_found_error="UserNotFound",
+                            failed_error="UserUpdateFailed")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -793,11 +834,7 @@ def build_org(app: App, data: dict, existing: dict | None) -> dict:
     group = data.get("group_id")
     if group is not None and store.get("groups", group) is None:
         raise ItemInvalid("group_id", "Group: is invalid")
-    defined = [f.get("key") for f in store.rows("organization_fields") if f.get("key")]
-    fields = dict.fromkeys(defined) | dict((existing or {}).get("organization_fields") or {})
-    for k, v in (data.get("organization_fields") or {}).items():
-        if k in defined:
-            fields[k] = v
+    fields = _field_values(app, "organization_fields", data, existing)
     base = existing or {
         "url": None, "id": None, "name": None, "shared_tickets": False,
         "shared_comments": False, "external_id": None, "created_at": clock,
@@ -816,24 +853,13 @@ def build_org(app: App, data: dict, existing: dict | None) -> dict:
 
 def commit_org(app: App, org: dict) -> dict:
     """Insert or replace a built organization."""
-    with app.store.lock:
-        if org.get("id") is None:
-            oid = app.store.new_id("organizations")
-            org["id"] = oid
-            org["url"] = f"{app.base_url}/api/v2/organizations/{oid}.json"
-            return app.store.insert("organizations", org)
-        return app.store.replace("organizations", org)
+    return _insert_or_replace(app, "organizations", org)
 
 
 def create_org(app: App, req: Req) -> Response:
     """`POST /organizations` -> 201."""
     data = _body(app, req, "organization")
-    try:
-        with app.store.lock:
-            org = commit_org(app, build_org(app, data, None))
-    except ItemInvalid as exc:
-        raise exc.api_error() from None
-    return json_response(201, {"organization": org})
+    return json_response(201, {"organization": _write_one(app, data, None, build_org, commit_org)})
 
 
 def update_org(app: App, req: Req, **groups: str) -> Response:
@@ -842,11 +868,7 @@ def update_org(app: App, req: Req, **groups: str) -> Response:
     existing = app.store.get("organizations", groups["id"])
     if existing is None:
         raise not_found()
-    try:
-        with app.store.lock:
-            org = commit_org(app, build_org(app, data, existing))
-    except ItemInvalid as exc:
-        raise exc.api_error() from None
+    org = _write_one(app, data, existing, build_org, commit_org)
     return json_response(200, {"organization": org})
 
 
@@ -871,51 +893,23 @@ def create_orgs_many(app: App, req: Req) -> Response:
     """`POST /organizations/create_many` -> job."""
     items = _bulk_body(req, "organizations", "organizations")
 
-    def work() -> list[dict]:
-        results = []
-        for i, data in enumerate(items):
-            try:
-                with app.store.lock:
-                    org = commit_org(app, build_org(app, data, None))
-                results.append({"index": i, "id": org["id"], "status": "Created",
-                                "success": True})
-            except ItemInvalid as exc:
-                results.append(_failure(i, exc, "OrganizationCreateFailed",
-                                        external_id=data.get("external_id")))
-        return results
+    def created(i: int, data: dict) -> dict:
+        with app.store.lock:
+            org = commit_org(app, build_org(app, data, None))
+        return {"index": i, "id": org["id"], "status": "Created", "success": True}
 
-    return _job_reply(app, app.jobs.create("bulk_create_organizations", len(items), work))
+    return _create_many_job(app, "bulk_create_organizations", items, created,
+                            failed_error="OrganizationCreateFailed", echoed=_external_id)
 
 
 def update_orgs_many(app: App, req: Req) -> Response:
     """`PUT /organizations/update_many`, both the ids/external_ids and the batch form."""
     exts = req.csv("external_ids")
     if exts:
-        if len(exts) > MAX_BULK:
-            raise bad_request("TooManyValues", "Parameter external_ids cannot specify more "
-                                               f"than {MAX_BULK} values")
-        data = req.json()
-        change = data.get("organization") if isinstance(data, dict) else None
-        if not isinstance(change, dict):
-            raise bad_request("InvalidParameter", "Parameter organization is required")
-        index = app.store.index_ci("organizations", "external_id")
-        pairs = [((index.get(e.lower()) or {}).get("id"), change) for e in exts]
+        pairs = _pairs_by_external_id(app, req, exts, "organization", "organizations")
     else:
         pairs = _update_pairs(req, "organization", "organizations", "ids")
-
-    def work() -> list[dict]:
-        results = []
-        for i, (oid, change) in enumerate(pairs):
-            existing = app.store.get("organizations", oid) if oid is not None else None
-            try:
-                if existing is None:
-                    raise ItemInvalid("id", "Organization not found", "RecordNotFound")
-                with app.store.lock:
-                    commit_org(app, build_org(app, change, existing))
-                results.append({"id": existing["id"], "action": "update", "success": True,
-                                "status": "Updated"})
-            except ItemInvalid as exc:
-                results.append(_failure(i, exc, "OrganizationUpdateFailed", id=oid))
-        return results
-
-    return _job_reply(app, app.jobs.create("bulk_update_organizations", len(pairs), work))
+    return _update_many_job(app, "bulk_update_organizations", "organizations", pairs, build_org,
+                            commit_org, not_found="Organization not found",
+                            not_found_error="OrganizationUpdateFailed",
+                            failed_error="OrganizationUpdateFailed")
