@@ -50,39 +50,50 @@ def capture(emulator_url: str) -> tuple[list[dict], dict[str, bytes]]:
     return page["tickets"], lists
 
 
-class SyntheticExport:
-    """`total` tickets served page by page from `template` rows; start/stop like the emulator."""
+_Server = t.TypeVar("_Server", bound="_LocalJsonServer")
 
-    def __init__(self, template: list[dict], lists: dict[str, bytes], total: int) -> None:
-        self.template = [copy.deepcopy(row) for row in template]
-        self.lists = lists
-        self.total = total
+
+class _LocalJsonServer:
+    """A keep-alive HTTP/1.1 JSON server on a free 127.0.0.1 port, started and stopped like the
+    emulator; each request of `METHODS` is counted in `requests` and answered by `reply`."""
+
+    METHODS: tuple[str, ...] = ("GET",)
+
+    def __init__(self) -> None:
         self.requests = 0
         self._server: ThreadingHTTPServer | None = None
         self.url = ""
 
-    def start(self) -> SyntheticExport:
+    def reply(self, method: str, raw_path: str, body: bytes) -> tuple[int, bytes]:
+        """Status and JSON body for one request."""
+        raise NotImplementedError
+
+    def start(self: _Server) -> _Server:
         """Serve on a free 127.0.0.1 port in a daemon thread."""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
-            """Keep-alive HTTP/1.1; every GET answered by `owner.reply`."""
+            """Keep-alive HTTP/1.1; every request answered by `owner.reply`."""
 
             protocol_version = "HTTP/1.1"
 
             def log_message(self, *args: t.Any) -> None:
                 """Quiet."""
 
-            def do_GET(self) -> None:  # noqa: N802 - stdlib name
-                """One reply, counted."""
+            def _serve(self) -> None:
+                """Read the body, reply, count."""
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
                 owner.requests += 1
-                status, body = owner.reply(self.path)
+                status, reply = owner.reply(self.command, self.path, body)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Content-Length", str(len(reply)))
                 self.end_headers()
-                self.wfile.write(body)
+                self.wfile.write(reply)
 
+        for method in self.METHODS:
+            setattr(Handler, f"do_{method}", Handler._serve)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -96,7 +107,17 @@ class SyntheticExport:
             self._server.server_close()
             self._server = None
 
-    def reply(self, raw_path: str) -> tuple[int, bytes]:
+
+class SyntheticExport(_LocalJsonServer):
+    """`total` tickets served page by page from `template` rows; start/stop like the emulator."""
+
+    def __init__(self, template: list[dict], lists: dict[str, bytes], total: int) -> None:
+        super().__init__()
+        self.template = [copy.deepcopy(row) for row in template]
+        self.lists = lists
+        self.total = total
+
+    def reply(self, method: str, raw_path: str, body: bytes) -> tuple[int, bytes]:
         """The body for one GET."""
         parts = urlsplit(raw_path)
         for name in FIELD_LISTS:
@@ -136,55 +157,16 @@ class SyntheticExport:
         )
 
 
-class NullDestination:
+class NullDestination(_LocalJsonServer):
     """Accepts every bulk write; each job is completed, all items created, at the first read."""
 
+    METHODS = ("GET", "POST", "PUT")
+
     def __init__(self) -> None:
+        super().__init__()
         self.jobs: dict[str, int] = {}
         self.next_id = 1
-        self.requests = 0
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
-        self.url = ""
-
-    def start(self) -> NullDestination:
-        """Serve on a free 127.0.0.1 port in a daemon thread."""
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            """Keep-alive HTTP/1.1; every request answered by `owner.reply`."""
-
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: t.Any) -> None:
-                """Quiet."""
-
-            def _serve(self) -> None:
-                """Read the body, reply, count."""
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                owner.requests += 1
-                status, reply = owner.reply(self.command, self.path, body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            do_GET = do_POST = do_PUT = _serve  # noqa: N815
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
 
     def reply(self, method: str, raw_path: str, body: bytes) -> tuple[int, bytes]:
         """The reply to one request."""
