@@ -238,24 +238,27 @@ def test_users_filter_by_role(emu, api):
     assert body["users"] and {u["role"] for u in body["users"]} == {"agent"}
 
 
+def assert_listed_under_parent(emu, api, key, path):
+    """The first `key` object of the account is in the nested list at `path`, a template that
+    names its parent, e.g. "/api/v2/groups/{group_id}/memberships"."""
+    child = emu.collection(key)[0]
+    body = api.get(emu.url + path.format(**child)).json()
+    assert child["id"] in [c["id"] for c in body[key]]
+
+
 def test_memberships_nested_under_their_parents(emu, api):
     """Group and organization memberships are also served under users/groups/orgs."""
-    gm = emu.collection("group_memberships")[0]
-    body = api.get(f"{emu.url}/api/v2/groups/{gm['group_id']}/memberships").json()
-    assert gm["id"] in [m["id"] for m in body["group_memberships"]]
-    om = emu.collection("organization_memberships")[0]
-    body = api.get(f"{emu.url}/api/v2/users/{om['user_id']}/organization_memberships").json()
-    assert om["id"] in [m["id"] for m in body["organization_memberships"]]
+    assert_listed_under_parent(emu, api, "group_memberships",
+                               "/api/v2/groups/{group_id}/memberships")
+    assert_listed_under_parent(emu, api, "organization_memberships",
+                               "/api/v2/users/{user_id}/organization_memberships")
 
 
 def test_help_center_children_of_sections_and_topics(emu, api):
     """Articles per section and posts per topic."""
-    art = emu.collection("articles")[0]
-    body = api.get(f"{emu.url}/api/v2/help_center/sections/{art['section_id']}/articles").json()
-    assert art["id"] in [a["id"] for a in body["articles"]]
-    post = emu.collection("posts")[0]
-    body = api.get(f"{emu.url}/api/v2/community/topics/{post['topic_id']}/posts").json()
-    assert post["id"] in [p["id"] for p in body["posts"]]
+    assert_listed_under_parent(emu, api, "articles",
+                               "/api/v2/help_center/sections/{section_id}/articles")
+    assert_listed_under_parent(emu, api, "posts", "/api/v2/community/topics/{topic_id}/posts")
 
 
 def test_ticket_sideloads_are_top_level_arrays(emu, api):
