@@ -96,6 +96,17 @@ def checks(results: dict[str, t.Any]) -> list[dict[str, t.Any]]:
             f"<= {TARGET_US_PER_RECORD} µs",
             tg["us_per_record_excl_http"] <= TARGET_US_PER_RECORD,
         )
+    synthetic_target = results.get("target_synthetic", {})
+    _memory(add, "target (synthesized migration, null destination)",
+            {s: v["max_rss_mb"] for s, v in synthetic_target.items()}, TARGET_RSS_MB)
+    for size, tg in synthetic_target.items():
+        add(
+            f"5 target CPU per record, synthesized migration ({_size(size)})",
+            f"{tg['us_per_record_excl_http']:.0f} µs ({tg['us_per_record_incl_http']:.0f} µs "
+            "with HTTP)",
+            f"<= {TARGET_US_PER_RECORD} µs",
+            tg["us_per_record_excl_http"] <= TARGET_US_PER_RECORD,
+        )
     for what, why in results.get("not_measured", {}).items():
         add(f"4 memory, {what}", "not measured: " + why, "", None)
     return rows

@@ -15,7 +15,7 @@ import time
 import typing as t
 from pathlib import Path
 
-from tests.benchmarks import tap_bench, target_bench
+from tests.benchmarks import tap_bench, target_bench, target_input
 from tests.benchmarks.harness import executable
 from tests.benchmarks.report import checks, render
 
@@ -30,8 +30,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-sizes", default="10000,100000",
                         help="comma-separated account sizes for the peak-RSS figures")
     parser.add_argument("--big", action="store_true",
-                        help="also the tap's peak RSS at 10k, 100k and 1M tickets on a "
-                        "synthesized ticket export (the emulator cannot hold 1M tickets)")
+                        help="also peak RSS at 10k, 100k and 1M tickets: the tap on a "
+                        "synthesized ticket export, the target on a synthesized migration "
+                        "(the emulator cannot hold 1M tickets)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     parser.add_argument("--repeats", type=int, default=3,
                         help="rounds of the side-by-side CPU runs; the least CPU counts (3)")
@@ -104,10 +105,12 @@ def main(argv: list[str] | None = None) -> int:
         "target": {},
         "target_null": {},
         "synthetic_memory": None,
+        "target_synthetic": {},
         "not_measured": {},
     }
     warm_up()
     want = args.figures
+    templates: Path | None = None
     try:
         for size in args.sizes:
             if size != args.tickets and not want & {2, 4, 5}:
@@ -150,13 +153,17 @@ def main(argv: list[str] | None = None) -> int:
                     rounds=args.repeats,
                 )
                 save(args.out, results)
+            if templates is None and output.exists():
+                templates = target_input.extract_templates(output, workdir / "templates.singer")
             if not args.workdir:
                 output.unlink(missing_ok=True)
-        if args.big and 4 in want and not args.no_target:
-            results["not_measured"]["target 1M"] = (
-                "needs 1M tickets of tap output with their users, organizations and comments; "
-                "the emulator cannot generate that account"
-            )
+        if args.big and 4 in want and not args.no_target and templates is not None:
+            for size in args.big_sizes:
+                _log(f"target on a synthesized migration of {size} tickets (null destination)")
+                results["target_synthetic"][str(size)] = target_bench.synthetic_run(
+                    templates, size, workdir / f"synthetic-{size}"
+                )
+                save(args.out, results)
         if 3 in want:
             _log(f"rate limits: {args.ratelimit_tickets} tickets, {args.window:g} s windows")
             results["rate_limit"] = tap_bench.rate_limit(
