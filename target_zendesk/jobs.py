@@ -10,10 +10,8 @@ account's job queue is quiet, then look the records up by external_id (trap 33).
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
-import re
 import time
 import typing as t
 from collections import Counter, deque
@@ -29,9 +27,8 @@ from tap_zendesk.api.errors import (
     format_details,
     zendesk_reason,
 )
-from tap_zendesk.api.governor import RateLimitGovernor
+from tap_zendesk.api.governor import inflight_jobs, is_too_many_jobs
 from tap_zendesk.api.retry import (
-    RetryPolicy,
     is_rate_limited,
     never_sent,
     response_of,
@@ -44,8 +41,6 @@ FINAL_STATUSES = frozenset({"completed", "failed", "killed"})
 #: `show_many` takes at most 100 ids (zendesk_api.md 1.3).
 SHOW_MANY_LIMIT = 100
 JOB_STATUSES_PATH = "/api/v2/job_statuses"
-INFLIGHT_HEADER = "Zendesk-RateLimit-inflight-jobs"
-_FAMILY_RE = re.compile(r"total=(\d+);\s*remaining=(\d+);\s*resets=(\d+)")
 
 
 #: Our jobs queued or running at once by default. Zendesk allows 30 per account, shared with every
@@ -170,54 +165,6 @@ class BatchHandler(t.Protocol):
 
     def rebatch(self, batch: Batch, items: list[Item]) -> list[Batch]:
         """Return new batches sending `items` again (attempt + 1); [] to send nothing."""
-
-
-def is_too_many_jobs(response: requests.Response | None) -> bool:
-    """Tell the queued-jobs refusal (`TooManyJobs`), which is not an account rate limit."""
-    if response is None or response.status_code not in (429, 503, 400, 403, 422):
-        return False
-    if b"TooManyJobs" not in (response.content or b""):
-        return False
-    try:
-        body = json.loads(response.content)
-    except ValueError:
-        return False
-    return isinstance(body, dict) and body.get("error") == "TooManyJobs"
-
-
-def inflight_jobs(response: requests.Response | None) -> tuple[int, int, int] | None:
-    """Read (total, remaining, resets) from `Zendesk-RateLimit-inflight-jobs`, if present."""
-    if response is None:
-        return None
-    match = _FAMILY_RE.search(response.headers.get(INFLIGHT_HEADER, ""))
-    if not match:
-        return None
-    total, remaining, resets = (int(g) for g in match.groups())
-    return total, remaining, resets
-
-
-class JobsGovernor(RateLimitGovernor):
-    """The shared governor, except that `TooManyJobs` does not pause every other request."""
-
-    def observe(self, response: requests.Response, path: str | None = None) -> None:
-        """Keep a TooManyJobs 429's headers, skip the block: it refuses a job, not the account."""
-        if response.status_code == 429 and is_too_many_jobs(response):
-            shadow = copy.copy(response)
-            shadow.status_code = 200
-            super().observe(shadow, path)
-            return
-        super().observe(response, path)
-
-
-@dataclass
-class JobsRetryPolicy(RetryPolicy):
-    """The shared policy, except that `TooManyJobs` comes back to the runner at once."""
-
-    def is_retriable(self, exc: BaseException, *, idempotent: bool = True) -> bool:
-        """Hand TooManyJobs back: the runner waits for one of its own jobs, not 60 s blindly."""
-        if is_too_many_jobs(response_of(exc)):
-            return False
-        return super().is_retriable(exc, idempotent=idempotent)
 
 
 def unwrap_job(body: dict[str, t.Any]) -> dict[str, t.Any]:

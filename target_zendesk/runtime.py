@@ -6,6 +6,8 @@ import logging
 import typing as t
 
 from tap_zendesk.api.client import ZendeskClient
+from tap_zendesk.api.governor import RateLimitGovernor
+from tap_zendesk.api.retry import RetryPolicy
 from target_zendesk.attachments import AttachmentMover
 from target_zendesk.definitions import DefinitionMap
 from target_zendesk.id_map import IdMap
@@ -13,8 +15,6 @@ from target_zendesk.jobs import (
     DEFAULT_LOST_REPLY_GRACE,
     DEFAULT_MAX_JOBS_IN_FLIGHT,
     JobRunner,
-    JobsGovernor,
-    JobsRetryPolicy,
 )
 from target_zendesk.journal import Journal, default_journal_path
 from target_zendesk.payloads import Options, RecordError
@@ -56,12 +56,12 @@ class Runtime:
         self.client = client or ZendeskClient(
             config,
             logger=logger.getChild("http"),
-            governor=JobsGovernor(
+            governor=RateLimitGovernor(
                 account_limit=config.get("rate_limit"),
                 export_limit=config.get("export_rate_limit"),
                 logger=logger.getChild("governor"),
             ),
-            policy=JobsRetryPolicy(max_retries=int(config.get("max_retries", 3))),
+            policy=RetryPolicy(max_retries=int(config.get("max_retries", 3))),
         )
         self.journal = Journal(config.get("journal_path") or default_journal_path(self.client.base))
         self.ids = IdMap(self.journal)

@@ -9,12 +9,13 @@ long run against the limit meets at most the first 429 (when it started with no 
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
-from collections import deque
 import time
 import typing as t
+from collections import deque
 from dataclasses import dataclass
 
 import requests
@@ -38,6 +39,37 @@ class _Bucket:
     remaining: int | None = None
     resets_at: float | None = None
     blocked_until: float = 0.0
+
+
+INFLIGHT_JOBS_HEADER = "Zendesk-RateLimit-inflight-jobs"
+
+
+def is_too_many_jobs(response: requests.Response | None) -> bool:
+    """Tell the queued-jobs refusal (`TooManyJobs`, zendesk_api.md 6.5) from a rate limit.
+
+    It refuses one more job while 30 are queued, not the account's requests: nothing else
+    should pause, and only the caller's own jobs ending makes room (so no blind retry).
+    """
+    if response is None or response.status_code not in (429, 503, 400, 403, 422):
+        return False
+    if b"TooManyJobs" not in (response.content or b""):
+        return False
+    try:
+        body = json.loads(response.content)
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("error") == "TooManyJobs"
+
+
+def inflight_jobs(response: requests.Response | None) -> tuple[int, int, int] | None:
+    """Read (total, remaining, resets) from `Zendesk-RateLimit-inflight-jobs`, if present."""
+    if response is None:
+        return None
+    match = _FAMILY_RE.search(response.headers.get(INFLIGHT_JOBS_HEADER, ""))
+    if not match:
+        return None
+    total, remaining, resets = (int(g) for g in match.groups())
+    return total, remaining, resets
 
 
 def buckets_for(path: str) -> tuple[str, ...]:
@@ -141,7 +173,7 @@ class RateLimitGovernor:
                             name = low[len("zendesk-ratelimit-") :]
                             total, remaining, resets = (int(g) for g in match.groups())
                             self._set(name, total, remaining, resets, now)
-                if response.status_code == 429:
+                if response.status_code == 429 and not is_too_many_jobs(response):
                     self._block(response, path or response.url or "", now)
             except (ValueError, TypeError):  # pragma: no cover - defensive
                 self.logger.debug("Ignoring an unreadable rate-limit header.")

@@ -10,6 +10,7 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_zendesk.api.errors import CredentialsRefreshedError
+from tap_zendesk.api.governor import is_too_many_jobs
 
 #: Statuses worth another try. 409: edit conflicts clear up (zendesk_api.md 1.4).
 RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
@@ -83,7 +84,12 @@ class RetryPolicy:
     rng: random.Random | None = None
 
     def is_retriable(self, exc: BaseException, *, idempotent: bool = True) -> bool:
-        """Reads retry on any transient failure; writes only when Zendesk surely refused them."""
+        """Reads retry on any transient failure; writes only when Zendesk surely refused them.
+
+        `TooManyJobs` goes back to the caller at once: only its own jobs ending make room.
+        """
+        if is_too_many_jobs(response_of(exc)):
+            return False
         if idempotent:
             return isinstance(exc, RETRIABLE_EXCEPTIONS)
         # A 401 means Zendesk refused the request: resending a write cannot duplicate it.

@@ -2,7 +2,7 @@
 
 import requests
 
-from tap_zendesk.api.governor import EXPORTS, RateLimitGovernor, buckets_for
+from tap_zendesk.api.governor import EXPORTS, RateLimitGovernor, buckets_for, inflight_jobs
 
 
 class FakeClock:
@@ -74,3 +74,20 @@ def test_governor_reads_ratelimit_headers_and_never_fails_on_junk():
     gov.observe(_response(**{"ratelimit-limit": "700", "ratelimit-remaining": "5", "ratelimit-reset": "9"}))
     assert gov.snapshot()["account"] == {"total": 700, "remaining": 5}
     gov.observe(_response(**{"Zendesk-RateLimit-tickets-index": "garbage"}))
+
+
+def test_a_too_many_jobs_refusal_pauses_nothing_but_its_headers_count():
+    """TooManyJobs (30 jobs queued, 6.5) refuses a job, not the account: no wait for others."""
+    clock = FakeClock()
+    gov = RateLimitGovernor(clock=clock, sleep=clock.sleep)
+    refusal = _response(
+        429, Retry_After="60", ratelimit_limit="700", ratelimit_remaining="650", ratelimit_reset="30"
+    )
+    refusal._content = b'{"error": "TooManyJobs", "description": "Number of allowed jobs exceeded"}'
+    gov.observe(refusal, "/api/v2/imports/tickets/create_many")
+    assert gov.snapshot()["account"] == {"total": 700, "remaining": 650}
+    gov.acquire("/api/v2/job_statuses/show_many")
+    assert clock.slept == []
+    assert inflight_jobs(
+        _response(**{"Zendesk-RateLimit-inflight-jobs": "total=30; remaining=0; resets=12"})
+    ) == (30, 0, 12)

@@ -67,3 +67,13 @@ def test_writes_retry_only_when_zendesk_refused_them():
     assert not policy.is_retriable(requests.exceptions.ReadTimeout(), idempotent=False)
     assert policy.is_retriable(requests.exceptions.ConnectTimeout(), idempotent=False)
     assert policy.is_retriable(requests.exceptions.ReadTimeout(), idempotent=True)
+
+
+def test_too_many_jobs_is_handed_back_at_once():
+    """A TooManyJobs 429 is not waited out blindly: the job runner waits for its own jobs."""
+    refusal = _response(429, "60")
+    refusal._content = b'{"error": "TooManyJobs", "description": "Number of allowed jobs exceeded"}'
+    gen = _prime(RetryPolicy(max_retries=3).wait_gen(idempotent=False))
+    with pytest.raises(StopIteration):
+        gen.send(RetriableAPIError("x", refusal))
+    assert RetryPolicy().is_retriable(_error(429, "60"), idempotent=False)

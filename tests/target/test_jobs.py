@@ -10,13 +10,13 @@ import responses
 from responses import matchers
 
 from tap_zendesk.api.client import ZendeskClient
+from tap_zendesk.api.governor import RateLimitGovernor
+from tap_zendesk.api.retry import RetryPolicy
 from target_zendesk.jobs import (
     Batch,
     Item,
     ItemResult,
     JobRunner,
-    JobsGovernor,
-    JobsRetryPolicy,
     JobTimeoutError,
     RateLimitedError,
     map_results,
@@ -81,8 +81,8 @@ def make_runner(tmp_path, fake: FakeTime, **kwargs: t.Any) -> tuple[JobRunner, J
     config = {"subdomain": "acme", "email": "a@acme.test", "api_token": "tok", "max_retries": 2}
     client = ZendeskClient(
         config,
-        governor=JobsGovernor(sleep=fake.sleep),
-        policy=JobsRetryPolicy(max_retries=2, base_wait=0.0, jitter=False),
+        governor=RateLimitGovernor(sleep=fake.sleep),
+        policy=RetryPolicy(max_retries=2, base_wait=0.0, jitter=False),
     )
     journal = Journal(tmp_path / "journal.sqlite")
     runner = JobRunner(client, journal, clock=fake.clock, sleep=fake.sleep, **kwargs)
