@@ -13,7 +13,6 @@ import base64
 import contextlib
 import io
 import json
-import logging
 import threading
 import traceback
 import typing as t
@@ -27,7 +26,7 @@ from tap_zendesk.client import CURSOR_RESTART_MARGIN
 from target_zendesk.target import TargetZendesk
 from tests.emulator import Emulator
 from tests.emulator.faults import JOB_KINDS
-from tests.tap.tapkit import Run, catalog_for, run_tap
+from tests.tap.tapkit import Run, catalog_for, debug_logs, run_tap
 
 #: Distinctive credentials: any of these strings in any output is a leak.
 SECRET_EMAIL = "faults@example.com"
@@ -142,18 +141,6 @@ def armed(emu: Emulator, arms: t.Sequence[Arm] = ()) -> t.Iterator[Armed]:
 # -- runs ----------------------------------------------------------------------------------------
 
 
-class _Collect(logging.Handler):
-    """Every log line at DEBUG and above, formatted (tracebacks included)."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.format(record))
-
-
 @dataclass
 class TargetRun:
     """What one in-process target run printed, logged and raised."""
@@ -180,16 +167,9 @@ class TargetRun:
 def run_target(config: dict[str, t.Any], lines: t.Iterable[str]) -> TargetRun:
     """Run TargetZendesk on `lines` at DEBUG; never raises (the error is kept)."""
     run = TargetRun()
-    handler = _Collect()
-    root = logging.getLogger()
-    loggers = [root, logging.getLogger("target-zendesk"), logging.getLogger("urllib3")]
-    saved = [(lg, lg.level) for lg in loggers]
-    root.addHandler(handler)
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
     out, err = io.StringIO(), io.StringIO()
     target = None
-    try:
+    with debug_logs("target-zendesk", "urllib3") as handler:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 target = TargetZendesk(config=config, parse_env_config=False)
@@ -202,10 +182,6 @@ def run_target(config: dict[str, t.Any], lines: t.Iterable[str]) -> TargetRun:
                 if runtime is not None:  # a dead process closes its files too
                     with contextlib.suppress(Exception):
                         runtime.close()
-    finally:
-        root.removeHandler(handler)
-        for lg, level in saved:
-            lg.setLevel(level)
     run.stdout, run.stderr, run.logs = out.getvalue(), err.getvalue(), handler.lines
     for line in run.stdout.splitlines():
         if line.strip():

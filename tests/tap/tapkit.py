@@ -16,6 +16,7 @@ import logging
 import math
 import traceback
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
@@ -101,7 +102,7 @@ class _Stdout(io.BytesIO):
         return written
 
 
-class _Collect(logging.Handler):
+class LogCollector(logging.Handler):
     """Keeps every formatted log line, tracebacks included."""
 
     def __init__(self) -> None:
@@ -113,6 +114,27 @@ class _Collect(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
         self.lines.append(self.format(record))
+
+
+@contextlib.contextmanager
+def debug_logs(*names: str) -> Iterator[LogCollector]:
+    """Collect every log line while the block runs: one handler on the root logger (the named
+    loggers, e.g. "tap-zendesk" and "urllib3", propagate to it), the root and the named loggers
+    at DEBUG, so that secret scans see what a debugging user would see. Levels are restored
+    and the handler removed afterwards."""
+    handler = LogCollector()
+    root = logging.getLogger()
+    loggers = [root, *(logging.getLogger(name) for name in names)]
+    saved = [(lg, lg.level) for lg in loggers]
+    root.addHandler(handler)
+    for lg in loggers:
+        lg.setLevel(logging.DEBUG)
+    try:
+        yield handler
+    finally:
+        root.removeHandler(handler)
+        for lg, level in saved:
+            lg.setLevel(level)
 
 
 @dataclass
@@ -203,19 +225,10 @@ def run_tap(
     reset emulator stats after discovery, fake clocks, ...).
     """
     run = Run()
-    handler = _Collect()
-    # One handler on the root logger (the tap's and urllib3's loggers propagate to it), every
-    # level down to DEBUG: the secret scans must see what a debugging user would see.
-    root = logging.getLogger()
-    loggers = [root, logging.getLogger("tap-zendesk"), logging.getLogger("urllib3")]
-    saved = [(lg, lg.level) for lg in loggers]
-    root.addHandler(handler)
-    for lg in loggers:
-        lg.setLevel(logging.DEBUG)
     raw = _Stdout(kill_after_states, kill_stream)
     out = io.TextIOWrapper(raw, encoding="utf-8", write_through=True)
     err = io.StringIO()
-    try:
+    with debug_logs("tap-zendesk", "urllib3") as handler:
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
             try:
                 if catalog is None and (only is not None or also):
@@ -232,10 +245,6 @@ def run_tap(
             finally:
                 with contextlib.suppress(Exception):
                     out.flush()
-    finally:
-        root.removeHandler(handler)
-        for lg, level in saved:
-            lg.setLevel(level)
     run.stderr = err.getvalue()
     run.logs = handler.lines
     run.log_records = handler.records
