@@ -22,6 +22,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import backoff._sync
+import pytest
 
 from tap_zendesk.tap import TapZendesk
 from tests.conftest import emulator_config
@@ -46,6 +47,24 @@ FAST = {
 def start_emulator(factory: Any, **knobs: Any) -> Emulator:
     """An emulator from the session factory with the FAST defaults (knobs win)."""
     return factory(**{**FAST, **knobs})
+
+
+# Fixtures for modules that share one account across their tests (import them by name).
+
+
+@pytest.fixture(scope="module")
+def emu(emulator_factory: Any) -> Emulator:
+    """A 300-ticket account (seed 7) shared by one module's tests; read it through `clean`."""
+    return start_emulator(emulator_factory, tickets=300, seed=7)
+
+
+@pytest.fixture
+def clean(emu: Emulator) -> Iterator[Emulator]:
+    """The shared emulator with no armed faults and zeroed counters."""
+    emu.clear_faults()
+    emu.reset_stats()
+    yield emu
+    emu.clear_faults()
 
 
 def tap_config(emu: Emulator, *, oauth: bool = False, **overrides: Any) -> dict[str, Any]:
@@ -325,3 +344,22 @@ def fresh_counts(emu: Emulator, *faults: tuple[str, dict[str, Any]]) -> Any:
             emu.add_fault(kind, **params)
 
     return prepare
+
+
+def run_with_fault(
+    emu: Emulator,
+    config: dict[str, Any],
+    kind: str,
+    *,
+    only: set[str] | None = None,
+    tap_class: type[TapZendesk] = TapZendesk,
+    before: Any = None,
+    **params: Any,
+) -> Run:
+    """One sync with emulator fault `kind` (its `params`: at_request, path, retry_after ...)
+    armed after discovery, as `fresh_counts` does; `before(tap)` runs first (a fake clock's
+    hook). Asserts the premise that the fault fired exactly once."""
+    prepare = then(before, fresh_counts(emu, (kind, params)))
+    run = run_tap(config, only=only, tap_class=tap_class, prepare=prepare)
+    assert emu.stats()["faults_fired"].get(kind) == 1, "premise: fault fired"
+    return run

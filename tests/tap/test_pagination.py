@@ -31,9 +31,11 @@ from tests.tap.tapkit import (
     pages,
     record_urls,
     run_tap,
+    run_with_fault,
     start_emulator,
     tap_config,
 )
+from tests.tap.tapkit import clean, emu  # noqa: F401 - fixtures: one shared account
 
 CBP_STREAMS = {
     # stream: (path counted by the emulator, collection, key)
@@ -46,21 +48,6 @@ CBP_STREAMS = {
     "satisfaction_ratings": ("/api/v2/satisfaction_ratings", "satisfaction_ratings", "id"),
     "tags": ("/api/v2/tags", "tags", "name"),
 }
-
-
-@pytest.fixture(scope="module")
-def emu(emulator_factory):
-    """A 300-ticket account shared by the read-only tests of this module."""
-    return start_emulator(emulator_factory, tickets=300, seed=7)
-
-
-@pytest.fixture
-def clean(emu):
-    """The shared emulator with no armed faults and zeroed counters."""
-    emu.clear_faults()
-    emu.reset_stats()
-    yield emu
-    emu.clear_faults()
 
 
 def session(emu) -> requests.Session:
@@ -159,23 +146,17 @@ def test_cursor_list_ignores_links_next_on_the_last_page(clean):
 
 def test_cursor_list_continues_past_an_empty_middle_page(clean):
     """An empty CBP page that says has_more (and repeats its cursor) is fetched again."""
-    run = run_tap(
-        tap_config(clean),
-        only={"ticket_metrics"},
-        prepare=fresh_counts(clean, ("empty_page", {"at_request": 2})),
+    run = run_with_fault(
+        clean, tap_config(clean), "empty_page", at_request=2, only={"ticket_metrics"}
     )
-    assert clean.stats()["faults_fired"].get("empty_page") == 1, "premise: fault fired"
     assert_exactly(run, "ticket_metrics", {m["id"] for m in clean.collection("ticket_metrics")})
 
 
 def test_cursor_list_continues_past_an_empty_first_page(clean):
     """An empty first CBP page with has_more true and no cursor is not the end of the list."""
-    run = run_tap(
-        tap_config(clean),
-        only={"ticket_metrics"},
-        prepare=fresh_counts(clean, ("empty_page", {"at_request": 1})),
+    run = run_with_fault(
+        clean, tap_config(clean), "empty_page", at_request=1, only={"ticket_metrics"}
     )
-    assert clean.stats()["faults_fired"].get("empty_page") == 1, "premise: fault fired"
     assert_exactly(run, "ticket_metrics", {m["id"] for m in clean.collection("ticket_metrics")})
 
 
@@ -196,12 +177,13 @@ def test_next_page_list_follows_next_page_until_null(clean):
 
 def test_next_page_list_continues_past_an_empty_middle_page(clean):
     """An empty offset page whose next_page points at itself is fetched again, not a loop."""
-    run = run_tap(
+    run = run_with_fault(
+        clean,
         tap_config(clean),
+        "empty_page",
+        at_request=2,
         tap_class=tap_with(OffsetOrganizationMembershipsStream),
-        prepare=fresh_counts(clean, ("empty_page", {"at_request": 2})),
     )
-    assert clean.stats()["faults_fired"].get("empty_page") == 1, "premise: fault fired"
     rows = clean.collection("organization_memberships")
     assert_exactly(run, "organization_memberships", {r["id"] for r in rows})
 
@@ -259,23 +241,17 @@ def test_cursor_exports_emit_every_ticket_and_user_once_and_stop_on_end_of_strea
 
 def test_cursor_export_continues_past_an_empty_middle_page(clean):
     """An empty cursor-export page that is not end_of_stream is fetched again, not a gap."""
-    run = run_tap(
-        tap_config(clean, page_size=50),
-        only={"tickets"},
-        prepare=fresh_counts(clean, ("empty_page", {"at_request": 3})),
+    run = run_with_fault(
+        clean, tap_config(clean, page_size=50), "empty_page", at_request=3, only={"tickets"}
     )
-    assert clean.stats()["faults_fired"].get("empty_page") == 1, "premise: fault fired"
     assert_exactly(run, "tickets", {t["id"] for t in clean.collection("tickets")})
 
 
 def test_cursor_export_emits_rows_repeated_across_pages_once(clean):
     """A page that repeats the previous page's rows adds nothing twice."""
-    run = run_tap(
-        tap_config(clean, page_size=50),
-        only={"tickets"},
-        prepare=fresh_counts(clean, ("duplicate_rows", {"at_request": 2})),
+    run = run_with_fault(
+        clean, tap_config(clean, page_size=50), "duplicate_rows", at_request=2, only={"tickets"}
     )
-    assert clean.stats()["faults_fired"].get("duplicate_rows") == 1, "premise: fault fired"
     assert_exactly(run, "tickets", {t["id"] for t in clean.collection("tickets")})
 
 
@@ -337,24 +313,19 @@ def test_time_export_stops_on_end_of_stream_although_next_page_is_set(clean):
 
 def test_time_export_continues_past_an_empty_middle_page(clean):
     """An empty time-export page (end_time == start_time) is fetched again, not stepped past."""
-    run = run_tap(
-        tap_config(clean, page_size=4),
-        only={"organizations"},
-        prepare=fresh_counts(clean, ("empty_page", {"at_request": 2})),
+    run = run_with_fault(
+        clean, tap_config(clean, page_size=4), "empty_page", at_request=2, only={"organizations"}
     )
-    assert clean.stats()["faults_fired"].get("empty_page") == 1, "premise: fault fired"
     assert_exactly(run, "organizations", {o["id"] for o in clean.collection("organizations")})
     assert not run.warnings("did not move past"), "an empty page is not a same-second stall"
 
 
 def test_time_export_emits_rows_repeated_across_pages_once(clean):
     """Boundary rows Zendesk sends again on the next page are emitted once."""
-    run = run_tap(
-        tap_config(clean, page_size=4),
+    run = run_with_fault(
+        clean, tap_config(clean, page_size=4), "duplicate_rows", at_request=2,
         only={"organizations"},
-        prepare=fresh_counts(clean, ("duplicate_rows", {"at_request": 2})),
     )
-    assert clean.stats()["faults_fired"].get("duplicate_rows") == 1, "premise: fault fired"
     assert_exactly(run, "organizations", {o["id"] for o in clean.collection("organizations")})
 
 
