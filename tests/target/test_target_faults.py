@@ -114,6 +114,36 @@ def test_lost_reply_to_an_import_that_did_create_a_job_is_not_resent(
     assert posts_to(dest) == batches
 
 
+def test_an_import_zendesk_processes_after_our_timeout_is_found_not_resent(
+    emulator_factory, source_account, tmp_path
+):
+    """Zendesk takes the POST 6 s after we gave up (1 s timeout); the 8 s grace finds it."""
+    dest, config, tickets = with_people(emulator_factory, source_account, tmp_path)
+    config.update(request_timeout=1, lost_reply_grace_seconds=8)
+    dest.add_fault("stall", path=IMPORT_PATH, times=1, seconds=6)
+    run_target(config, tickets)
+    assert set(by_external_id(dest, "tickets")) == ticket_keys(source_account)
+    assert posts_to(dest) == math.ceil(len(source_account.live_tickets) / 100)
+    assert rejects(config) == []
+
+
+def test_a_grace_shorter_than_zendesks_delay_lands_tickets_twice(
+    emulator_factory, source_account, tmp_path
+):
+    """Why the grace defaults to 60 s: looked up too early, a late-processed import is resent."""
+    dest, config, tickets = with_people(emulator_factory, source_account, tmp_path)
+    config.update(request_timeout=1, lost_reply_grace_seconds=1)
+    dest.add_fault("stall", path=IMPORT_PATH, times=1, seconds=6)
+    run_target(config, tickets)
+    expected = ticket_keys(source_account)
+    assert len(dest.collection("tickets")) == len(expected)  # the resend landed first
+    # ...then Zendesk gets to the stalled request and its job runs: the batch is there twice.
+    wait_for(lambda: len(dest.collection("tickets")) > len(expected), timeout=20)
+    keys = [row.get("external_id") for row in dest.collection("tickets")]
+    assert set(keys) == expected
+    assert len(keys) == len(expected) + 100
+
+
 def test_5xx_on_job_status_polls_is_retried(emulator_factory, source_account, tmp_path):
     """Two 500s on show_many: GETs are retried; the run completes with every ticket once."""
     dest, config, tickets = with_people(emulator_factory, source_account, tmp_path)
