@@ -90,6 +90,14 @@ def test_401_fault_answers_couldnt_authenticate(emu, api):
     assert (r.status_code, r.json()) == (401, {"error": "Couldn't authenticate you"})
 
 
+def test_401_fault_to_a_bearer_token_answers_invalid_token(emu):
+    """The same fault to an OAuth request answers in OAuth's shape (1.4), as a real 401 does."""
+    emu.add_fault("401", path="/api/v2/groups")
+    r = requests.get(f"{emu.url}/api/v2/groups", headers={"Authorization": "Bearer demo-oauth"})
+    assert r.status_code == 401
+    assert r.json()["error"] == "invalid_token"
+
+
 def test_expired_cursor_fault_on_cbp_and_on_exports(emu, api):
     """CBP gets page[after] is not valid; exports get a cursor error."""
     emu.add_fault("expired_cursor", path="/api/v2/users")

@@ -166,7 +166,7 @@ class App:
         """Everything after counting: early faults, routing, handlers, late faults."""
         if method != "GET":
             self._log_write(method, path, qs, body)
-        early = self._early_fault(kinds, path)
+        early = self._early_fault(kinds, path, headers)
         if early is not None:
             return Outcome(early)
         multi = parse_qs(qs, keep_blank_values=True)
@@ -232,15 +232,17 @@ class App:
         self.last_rows[key] = fresh
         return Response(page.status, page.render(), headers=page.headers)
 
-    def _early_fault(self, kinds: dict[str, Fault], path: str) -> Response | None:
-        """Faults that replace the reply outright."""
+    def _early_fault(self, kinds: dict[str, Fault], path: str,
+                     headers: dict[str, str]) -> Response | None:
+        """Faults that replace the reply outright (a 401 in the shape of the credentials)."""
         for kind in ("401", "429", "500", "502", "503", "html200", "expired_cursor"):
             fault = kinds.get(kind)
             if fault is None:
                 continue
             params = fault.params
             if kind == "401":
-                return json_response(401, BASIC_401)
+                bearer = headers.get("authorization", "").lower().startswith("bearer ")
+                return json_response(401, BEARER_401 if bearer else BASIC_401)
             if kind == "429":
                 return Response(429, TOO_MANY, "text/plain; charset=utf-8",
                                 [("Retry-After", str(int(params.get("retry_after", 1))))])
