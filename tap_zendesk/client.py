@@ -41,6 +41,12 @@ DEDUPE_PAGES = 3
 #: A stored export cursor Zendesk rejects restarts this far before the bookmark's time (4.3).
 CURSOR_RESTART_MARGIN = 3600
 PROGRESS_EVERY_SECONDS = 5.0
+#: Replies that mean "this export variant is not offered here" rather than a broken request.
+GONE_STATUSES = frozenset({403, 404, 410})
+
+
+class _CursorExportRefused(Exception):
+    """The first request of a cursor export was refused: read the time-based export instead."""
 
 
 class ZendeskSchemaDirectory(SchemaDirectory):
@@ -413,11 +419,41 @@ class ExportStream(ZendeskStream):
 
 
 class CursorExportStream(ExportStream):
-    """Cursor-based incremental export (tickets, users): resume at the exact `after_cursor`."""
+    """Cursor-based incremental export (tickets, users): resume at the exact `after_cursor`.
+
+    One connector's notes say the cursor variants close to third-party apps at the end of 2026
+    (zendesk_api.md 4.3, unconfirmed). If the first request is refused (403/404/410) the stream
+    reads `time_path`, the time-based export of the same objects, for the rest of the process
+    and bookmarks its `start_time`; a later run tries the cursor variant again from there.
+    """
 
     bookmark_key = "cursor"
+    #: The time-based export of the same objects (4.2), read when the cursor one is refused.
+    time_path: t.ClassVar[str | None] = None
     #: Where to restart after Zendesk rejected the stored cursor (None: no restart pending).
     _restart_at: int | None = None
+    #: Set once the cursor variant was refused: time-based export from then on.
+    _by_time = False
+
+    def request_records(self, context: Context | None) -> t.Iterable[dict]:
+        """Read the cursor export; when its first request is refused, the time-based one."""
+        try:
+            yield from super().request_records(context)
+        except _CursorExportRefused:
+            self._switch_to_time_export()
+            yield from super().request_records(context)
+
+    def _switch_to_time_export(self) -> None:
+        """Read `time_path` from now on, bookmarking `start_time` instead of a cursor."""
+        self._by_time = True
+        self.path = t.cast(str, self.time_path)
+        self.bookmark_key = "start_time"
+        self._restart_at = None
+        state = self.stream_state
+        since = state.pop("cursor", None) and epoch_of(state.get("replication_key_value"))
+        if since is not None and state.get("start_time") is None:
+            # Resume at the last emitted row's time (the dedupe and `>=` re-read that second).
+            state["start_time"] = since
 
     def reset_run(self) -> None:
         """Also forget a restart planned after a rejected cursor (the new cursor is stored)."""
@@ -426,10 +462,14 @@ class CursorExportStream(ExportStream):
 
     def get_new_paginator(self) -> BaseAPIPaginator:
         """Starts at the stored cursor when there is one."""
+        if self._by_time:
+            return self._new_paginator(time_paginator(self))
         return self._new_paginator(zp.IncrementalCursorPaginator())
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """`start_time` on the first call only; then `cursor` (never both)."""
+        if self._by_time:
+            return time_url_params(self, context)
         params: dict[str, t.Any] = {**self.extra_params, "per_page": self.per_page}
         cursor = next_page_token or self.get_context_state(context).get("cursor")
         if cursor:
@@ -450,13 +490,35 @@ class CursorExportStream(ExportStream):
             self.connection.governor.observe(response, urlsplit(response.url or "").path)
             setattr(response, zp._BODY_ATTR, {"end_of_stream": False})  # ask again, by time
             return
+        if self._cursor_export_refused(response):
+            self.connection.governor.observe(response, urlsplit(response.url or "").path)
+            raise _CursorExportRefused
         super().validate_response(response)
+
+    def _cursor_export_refused(self, response: requests.Response) -> bool:
+        """Tell (and announce) a refused first request of the cursor variant."""
+        if (
+            self._by_time
+            or self.time_path is None
+            or response.status_code not in GONE_STATUSES
+            or self._paginator.current_value is not None
+        ):
+            return False
+        self.logger.warning(
+            "%s: Zendesk refused the cursor-based export (%s); reading the time-based export "
+            "%s instead for this run. Same rows; the bookmark becomes a start_time.",
+            self.name,
+            describe_response(response),
+            self.time_path,
+        )
+        return True
 
     def _stored_cursor_rejected(self, response: requests.Response) -> bool:
         """Tell (and plan a restart) whether the first request's stored cursor was refused."""
         state = self.stream_state
         if (
-            response.status_code not in (400, 422)
+            self._by_time
+            or response.status_code not in (400, 422)
             or self._paginator.current_value is not None
             or not state.get("cursor")
             or "cursor" not in (response.text or "")
@@ -481,6 +543,8 @@ class CursorExportStream(ExportStream):
 
     def bookmark(self, response: requests.Response, last_page: bool) -> t.Any:
         """`after_cursor`, which Zendesk still sends at end of stream (4.3)."""
+        if self._by_time:
+            return time_bookmark(response, last_page)
         return zp.body_of(response).get("after_cursor")
 
     def position(self, response: requests.Response) -> int | None:
@@ -500,35 +564,54 @@ class TimeExportStream(ExportStream):
 
     def get_new_paginator(self) -> BaseAPIPaginator:
         """Time-export paginator with the same-second stall guard."""
-        return self._new_paginator(zp.IncrementalTimePaginator(self.per_page, self._on_stall))
+        return self._new_paginator(time_paginator(self))
 
-    def _on_stall(self, stepped: int) -> None:
+    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
+        """First page only; `next_page` carries everything after it."""
+        return time_url_params(self, context)
+
+    def bookmark(self, response: requests.Response, last_page: bool) -> t.Any:
+        """The next request's `start_time` mid-export; `end_time + 1` at the end."""
+        return time_bookmark(response, last_page)
+
+
+# -- the time-based export, shared by TimeExportStream and a refused cursor export ------------
+def time_paginator(
+    stream: ExportStream, kind: type[zp.IncrementalTimePaginator] = zp.IncrementalTimePaginator
+) -> zp.IncrementalTimePaginator:
+    """Time-export paginator whose same-second stall guard warns on the stream's logger."""
+
+    def on_stall(stepped: int) -> None:
         """Warn: stepping past a stalled second may skip rows Zendesk could not page through."""
-        self.logger.warning(
+        stream.logger.warning(
             "%s: the export did not move past start_time %d (more rows in one second than a page "
             "holds); continuing at %d. Rows of that second beyond the page may be missed.",
-            self.name,
+            stream.name,
             stepped - 1,
             stepped,
         )
 
-    def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
-        """First page only; `next_page` carries everything after it."""
-        self._range_start = self.start_epoch(context)
-        return {**self.extra_params, "start_time": self._range_start, "per_page": self.per_page}
+    return kind(stream.per_page, on_stall)
 
-    def bookmark(self, response: requests.Response, last_page: bool) -> t.Any:
-        """The next request's `start_time` mid-export; `end_time + 1` at the end.
 
-        Mid-export the next page starts at `end_time` itself (the rest of that second follows).
-        At the end of the stream every row of the `end_time` second has been returned: Zendesk
-        holds back the last minute, so nothing new can appear in that second; starting the next
-        run one second later keeps it from re-emitting the boundary rows.
-        """
-        if not last_page:
-            return zp.next_start_time(response)
-        end_time = zp.body_of(response).get("end_time")
-        return int(end_time) + 1 if end_time is not None else None
+def time_url_params(stream: ExportStream, context: Context | None) -> dict[str, t.Any]:
+    """First page only; `next_page` carries everything after it."""
+    stream._range_start = stream.start_epoch(context)  # noqa: SLF001 - the progress line's
+    return {**stream.extra_params, "start_time": stream._range_start, "per_page": stream.per_page}  # noqa: SLF001
+
+
+def time_bookmark(response: requests.Response, last_page: bool) -> t.Any:
+    """The next request's `start_time` mid-export; `end_time + 1` at the end.
+
+    Mid-export the next page starts at `end_time` itself (the rest of that second follows).
+    At the end of the stream every row of the `end_time` second has been returned: Zendesk
+    holds back the last minute, so nothing new can appear in that second; starting the next
+    run one second later keeps it from re-emitting the boundary rows.
+    """
+    if not last_page:
+        return zp.next_start_time(response)
+    end_time = zp.body_of(response).get("end_time")
+    return int(end_time) + 1 if end_time is not None else None
 
 
 def allows_undeclared_keys(schema: t.Any) -> bool:
@@ -564,6 +647,9 @@ __all__ = [
     "RetriableAPIError",
     "TimeExportStream",
     "ZendeskStream",
+    "time_bookmark",
+    "time_paginator",
+    "time_url_params",
 ]
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())

@@ -12,7 +12,9 @@ from tap_zendesk.client import (
     LegacyCursorListStream,
     NextPageListStream,
     TimeExportStream,
+    time_paginator,
 )
+from tap_zendesk.pagination import ExportOrCursorPaginator
 
 if t.TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -23,6 +25,7 @@ class TicketsStream(TypedTicketFields, CursorExportStream):
 
     name = "tickets"
     path = "/api/v2/incremental/tickets/cursor.json"
+    time_path = "/api/v2/incremental/tickets.json"
     dedupe_fields = ("id", "updated_at", "generated_timestamp")
 
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
@@ -93,9 +96,7 @@ class TicketMetricEventsStream(TimeExportStream):
 
     def get_new_paginator(self) -> t.Any:
         """Replies may be time-based or CBP (4.8); stop on whichever flag the reply has."""
-        from tap_zendesk.pagination import ExportOrCursorPaginator
-
-        return self._new_paginator(ExportOrCursorPaginator(self.per_page, self._on_stall))
+        return self._new_paginator(time_paginator(self, ExportOrCursorPaginator))
 
     def get_url_params(self, context: Context | None, next_page_token: t.Any) -> dict[str, t.Any]:
         """Time-based mode: only start_time (per_page is not documented here)."""

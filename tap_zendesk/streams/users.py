@@ -16,6 +16,7 @@ class UsersStream(TypedObjectFields, CursorExportStream):
 
     name = "users"
     path = "/api/v2/incremental/users/cursor.json"
+    time_path = "/api/v2/incremental/users.json"
     fields_container = "user_fields"
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:

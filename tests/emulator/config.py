@@ -37,7 +37,7 @@ class EmulatorConfig:
     role: str = knob("admin", "role of the admin credentials: admin | agent")
     disable: tuple[str, ...] = knob((), "comma-separated stream families to gate (plan), "
                                         "e.g. help_center,side_conversations,sla_policies,"
-                                        "bulk_user_import")
+                                        "bulk_user_import,cursor_exports")
     disabled_status: int = knob(403, "status of gated families: 403 (shape B) or 404")
 
     # --- incremental exports ------------------------------------------------------------

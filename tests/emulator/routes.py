@@ -215,11 +215,11 @@ _INC = f"{V2}/incremental"
 route("GET", f"{_INC}/tickets", exports.tickets_time, "tickets", "incremental",
       admin_only=True, bucket="incremental")
 route("GET", f"{_INC}/tickets/cursor", exports.tickets_cursor, "tickets", "incremental",
-      admin_only=True, bucket="incremental")
+      "cursor_exports", admin_only=True, bucket="incremental")
 route("GET", f"{_INC}/users", exports.users_time, "users", "incremental", admin_only=True,
       bucket="incremental")
 route("GET", f"{_INC}/users/cursor", exports.users_cursor, "users", "incremental",
-      admin_only=True, bucket="incremental_cursor")
+      "cursor_exports", admin_only=True, bucket="incremental_cursor")
 route("GET", f"{_INC}/organizations", exports.organizations_time, "organizations",
       "incremental", admin_only=True, bucket="incremental")
 route("GET", f"{_INC}/ticket_events", exports.ticket_events_time, "ticket_events",
