@@ -1,13 +1,16 @@
 """Source id -> destination id, so tickets point at the right requester, assignee and organization.
 
-Users and organizations are cached in memory (looked up five times per ticket); tickets are not
-(there can be millions): `imported` asks the journal once per batch.
+Users and organizations are cached in memory (looked up five times per ticket), up to
+`CACHE_LIMIT` of each, oldest out first: a CRM feed or a 1M-ticket account has hundreds of
+thousands of them, and a miss costs only a share of one journal query per batch. Tickets are not
+cached (there can be millions): `imported` asks the journal once per batch.
 """
 
 from __future__ import annotations
 
 import threading
 import typing as t
+from collections import OrderedDict
 
 from target_zendesk.journal import DELETED, Journal
 
@@ -15,16 +18,21 @@ from target_zendesk.journal import DELETED, Journal
 UNKNOWN: t.Final = object()
 
 
+#: Users (and organizations) kept in memory: about 15 MB each at the limit.
+CACHE_LIMIT = 50_000
+
+
 class IdMap:
     """Thread-safe id map backed by the journal."""
 
     CACHED_KINDS = frozenset({"users", "organizations"})
 
-    def __init__(self, journal: Journal) -> None:
+    def __init__(self, journal: Journal, cache_limit: int = CACHE_LIMIT) -> None:
         self.journal = journal
+        self.cache_limit = max(1, cache_limit)
         self._lock = threading.Lock()
-        self._cache: dict[str, dict[str, tuple[int | None, str | None]]] = {
-            kind: {} for kind in self.CACHED_KINDS
+        self._cache: dict[str, OrderedDict[str, tuple[int | None, str | None]]] = {
+            kind: OrderedDict() for kind in self.CACHED_KINDS
         }
 
     def lookup(self, kind: str, keys: t.Iterable[str]) -> dict[str, tuple[int | None, str | None]]:
@@ -37,10 +45,20 @@ class IdMap:
         missing = [k for k in keys if k not in found]
         if missing:
             loaded = self.journal.ids_get(kind, missing)
-            with self._lock:
-                cache.update(loaded)
+            self._remember(cache, loaded.items())
             found.update(loaded)
         return found
+
+    def _remember(
+        self,
+        cache: OrderedDict[str, tuple[int | None, str | None]],
+        pairs: t.Iterable[tuple[str, tuple[int | None, str | None]]],
+    ) -> None:
+        """Add to the cache; the oldest entries go once it holds more than `cache_limit`."""
+        with self._lock:
+            cache.update(pairs)
+            while len(cache) > self.cache_limit:
+                cache.popitem(last=False)
 
     def get(self, kind: str, key: str) -> tuple[int | None, str | None] | object:
         """Return (dest_id, digest) of one key, or UNKNOWN."""
@@ -56,9 +74,7 @@ class IdMap:
         self.journal.ids_put(kind, rows)
         cache = self._cache.get(kind)
         if cache is not None:
-            with self._lock:
-                for key, dest, digest in rows:
-                    cache[key] = (dest, digest)
+            self._remember(cache, ((key, (dest, digest)) for key, dest, digest in rows))
 
     def mark_deleted(self, kind: str, keys: t.Sequence[str]) -> None:
         """Remember objects deleted in the source, so a reference to them says why it fails."""
