@@ -69,19 +69,14 @@ def load_templates(path: Path) -> tuple[dict[str, bytes], dict[str, list[dict[st
 
 def extract_templates(source: Path, destination: Path) -> Path:
     """Keep what `load_templates` reads of a (large) tap output in a small file."""
-    decoder = msgspec.json.Decoder()
-    kept: dict[str, int] = {}
-    with source.open("rb") as src, destination.open("wb") as out:
-        for line in src:
-            message = decoder.decode(line)
-            stream = message.get("stream")
-            if stream not in STREAMS:
-                continue
-            if message["type"] == "RECORD":
-                if kept.get(stream, 0) >= POOL:
-                    continue
-                kept[stream] = kept.get(stream, 0) + 1
-            out.write(line)
+    schemas, pools = load_templates(source)
+    encoder = msgspec.json.Encoder()
+    with destination.open("wb") as out:
+        for stream in STREAMS:
+            out.write(schemas[stream] + b"\n")
+            for record in pools[stream]:
+                out.write(encoder.encode({"type": "RECORD", "stream": stream, "record": record}))
+                out.write(b"\n")
     return destination
 
 

@@ -114,14 +114,25 @@ def test_lost_reply_to_an_import_that_did_create_a_job_is_not_resent(
     assert posts_to(dest) == batches
 
 
+def stalled_import(
+    emulator_factory: t.Callable[..., Emulator],
+    source: SourceAccount,
+    tmp_path: Path,
+    grace: float,
+) -> tuple[Emulator, dict[str, t.Any]]:
+    """Run the tickets into a destination that takes the first import 6 s after our timeout."""
+    dest, config, tickets = with_people(emulator_factory, source, tmp_path)
+    config.update(request_timeout=1, lost_reply_grace_seconds=grace)
+    dest.add_fault("stall", path=IMPORT_PATH, times=1, seconds=6)
+    run_target(config, tickets)
+    return dest, config
+
+
 def test_an_import_zendesk_processes_after_our_timeout_is_found_not_resent(
     emulator_factory, source_account, tmp_path
 ):
     """Zendesk takes the POST 6 s after we gave up (1 s timeout); the 8 s grace finds it."""
-    dest, config, tickets = with_people(emulator_factory, source_account, tmp_path)
-    config.update(request_timeout=1, lost_reply_grace_seconds=8)
-    dest.add_fault("stall", path=IMPORT_PATH, times=1, seconds=6)
-    run_target(config, tickets)
+    dest, config = stalled_import(emulator_factory, source_account, tmp_path, grace=8)
     assert set(by_external_id(dest, "tickets")) == ticket_keys(source_account)
     assert posts_to(dest) == math.ceil(len(source_account.live_tickets) / 100)
     assert rejects(config) == []
@@ -131,10 +142,7 @@ def test_a_grace_shorter_than_zendesks_delay_lands_tickets_twice(
     emulator_factory, source_account, tmp_path
 ):
     """Why the grace defaults to 60 s: looked up too early, a late-processed import is resent."""
-    dest, config, tickets = with_people(emulator_factory, source_account, tmp_path)
-    config.update(request_timeout=1, lost_reply_grace_seconds=1)
-    dest.add_fault("stall", path=IMPORT_PATH, times=1, seconds=6)
-    run_target(config, tickets)
+    dest, _ = stalled_import(emulator_factory, source_account, tmp_path, grace=1)
     expected = ticket_keys(source_account)
     assert len(dest.collection("tickets")) == len(expected)  # the resend landed first
     # ...then Zendesk gets to the stalled request and its job runs: the batch is there twice.
