@@ -28,6 +28,7 @@ from tap_zendesk.api.urls import base_url
 from tap_zendesk.continuous import CONTINUOUS_PROPERTIES, ContinuousSync, config_errors
 from tap_zendesk.custom_fields import typed_object_schema, typed_ticket_schema
 from tap_zendesk.streams import STREAM_TYPES
+from tap_zendesk.streams.tickets import TicketMetricsFromExportStream, TicketMetricsStream
 
 if t.TYPE_CHECKING:
     from tap_zendesk.client import ZendeskStream
@@ -88,6 +89,19 @@ class TapZendesk(Tap):
             description=(
                 "Requests in flight at once for the per-ticket `side_conversations` stream "
                 "(only when that stream is selected). All requests stay inside the rate limit."
+            ),
+        ),
+        th.Property(
+            "ticket_metrics_source",
+            th.StringType,
+            default="list",
+            allowed_values=["list", "export"],
+            description=(
+                "Where `ticket_metrics` comes from. `list`: `/api/v2/ticket_metrics` in full each "
+                "run (one request per 100 tickets). `export`: the tickets export's embedded "
+                "`metric_set` (`include=metric_sets`): no requests of its own and only tickets "
+                "changed since the last run; a metric that changes without its ticket changing "
+                "arrives with the ticket's next change."
             ),
         ),
         th.Property(
@@ -168,6 +182,15 @@ class TapZendesk(Tap):
             self._streams = {name: streams[name] for name in ordered}
         return self._streams  # type: ignore[return-value]
 
+    def stream_types(self) -> tuple[type[ZendeskStream], ...]:
+        """STREAM_TYPES, with `ticket_metrics` from the tickets export when so configured."""
+        if self.config.get("ticket_metrics_source", "list") != "export":
+            return STREAM_TYPES
+        return tuple(
+            TicketMetricsFromExportStream if cls is TicketMetricsStream else cls
+            for cls in STREAM_TYPES
+        )
+
     def discover_streams(self) -> list[ZendeskStream]:
         """Every stream in sync order, custom fields typed from the account's definitions.
 
@@ -177,7 +200,7 @@ class TapZendesk(Tap):
         if self.config:
             validate_connection_config(self.config)
             self._validate_tap_settings()
-        streams = [stream_class(tap=self) for stream_class in STREAM_TYPES]
+        streams = [stream_class(tap=self) for stream_class in self.stream_types()]
         # Discovery without credentials (e.g. `--about`) stays offline.
         if self.config.get("type_custom_fields", True) and has_credentials(self.config):
             self._type_custom_fields({stream.name: stream for stream in streams})

@@ -31,20 +31,42 @@ class TicketsStream(TypedTicketFields, CursorExportStream):
     def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
         super().__init__(*args, **kwargs)
         self._child_ticket_ids: list[int] = []
+        self._child_metric_sets: list[dict] = []
+
+    @property
+    def extra_params(self) -> dict[str, t.Any]:  # type: ignore[override]
+        """`include=metric_sets` while `ticket_metrics` is read from this export (4.6)."""
+        if self._metrics_wanted:
+            return {"include": "metric_sets"}
+        return {}
+
+    @property
+    def _metrics_wanted(self) -> bool:
+        """Whether a selected child takes its rows from the embedded `metric_set`."""
+        return any(
+            isinstance(child, TicketMetricsFromExportStream) and child.selected
+            for child in self.child_streams
+        )
 
     def generate_child_contexts(
         self, record: dict, context: Context | None
     ) -> t.Iterable[dict | None]:
-        """Per-ticket children get one context per export page: the page's live ticket ids.
+        """Children get one context per export page: its live ticket ids and metric sets.
 
-        Batching lets the child fetch those tickets concurrently (bounded) instead of one
-        ticket at a time; deleted tickets have no side conversations to read.
+        Batching lets side conversations be fetched concurrently (bounded) instead of one
+        ticket at a time; deleted tickets have no side conversations and a null `metric_set`.
         """
         if record.get("status") != "deleted":
             self._child_ticket_ids.append(record["id"])
-        if record is self.page_last_row and self._child_ticket_ids:
+        metric_set = record.get("metric_set")
+        if isinstance(metric_set, dict):
+            self._child_metric_sets.append(
+                {**metric_set, "ticket_id": metric_set.get("ticket_id") or record["id"]}
+            )
+        if record is self.page_last_row and (self._child_ticket_ids or self._child_metric_sets):
             ids, self._child_ticket_ids = self._child_ticket_ids, []
-            yield {"ticket_ids": ids}
+            sets, self._child_metric_sets = self._child_metric_sets, []
+            yield {"ticket_ids": ids, "metric_sets": sets}
 
     def post_process(self, row: dict, context: Context | None = None) -> dict | None:
         """Deleted tickets stay in the export with status "deleted": mark them soft-deleted."""
@@ -113,10 +135,33 @@ class TicketAuditsStream(LegacyCursorListStream):
 
 
 class TicketMetricsStream(CursorListStream):
-    """One metrics row per ticket; a full read each run (metrics change without a ticket change)."""
+    """One metrics row per ticket; a full read each run (`ticket_metrics_source: list`)."""
 
     name = "ticket_metrics"
     path = "/api/v2/ticket_metrics.json"
+
+
+class TicketMetricsFromExportStream(TicketMetricsStream):
+    """`ticket_metrics` from the tickets export's embedded `metric_set` (4.6, trap 19).
+
+    With `ticket_metrics_source: export` the tickets export asks for `include=metric_sets` and
+    each page's metric sets become this stream's rows: no request of its own, and each run
+    only the metrics of tickets changed since the tickets bookmark. The tickets export is read
+    even when `tickets` itself is deselected (the SDK syncs a parent for its children).
+    """
+
+    parent_stream_type = TicketsStream
+    #: One bookmark for the stream, not one per page: the tickets bookmark bounds the work.
+    state_partitioning_keys: t.ClassVar[list[str]] = []
+    replication_key = "updated_at"
+    is_sorted = False
+
+    def get_records(self, context: Context | None) -> t.Iterable[dict]:
+        """The metric sets of one tickets export page, as they came."""
+        for row in (context or {}).get("metric_sets") or ():
+            processed = self.post_process(row, context)
+            if processed is not None:
+                yield processed
 
 
 class SatisfactionRatingsStream(CursorListStream):
