@@ -42,6 +42,44 @@ class _Bucket:
 
 
 INFLIGHT_JOBS_HEADER = "Zendesk-RateLimit-inflight-jobs"
+#: Without Retry-After on a 429 Zendesk's own clients wait 60 s (zendesk_api.md 1.4).
+DEFAULT_RATE_LIMIT_WAIT = 60.0
+
+
+def retry_after_seconds(response: requests.Response | None) -> float | None:
+    """Integer seconds from `Retry-After` (Zendesk never sends an HTTP date), else None."""
+    if response is None:
+        return None
+    value = response.headers.get("Retry-After")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+def rate_limit_wait(response: requests.Response | None) -> float:
+    """How long a 429 asks us to wait: `Retry-After`, else the spent budget's reset, else 60 s.
+
+    Zendesk documents `Retry-After` on every 429 (2.4); a reply without it still says when its
+    window ends in `ratelimit-reset` or a spent `Zendesk-RateLimit-*` family's `resets`.
+    """
+    wait = retry_after_seconds(response)
+    if wait is not None or response is None:
+        return DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
+    resets = []
+    for key, value in response.headers.items():
+        if key.lower().startswith("zendesk-ratelimit-"):
+            match = _FAMILY_RE.search(value)
+            if match and int(match.group(2)) == 0:
+                resets.append(float(match.group(3)))
+    if not resets and response.headers.get("ratelimit-remaining") == "0":
+        try:
+            resets.append(float(response.headers.get("ratelimit-reset", "")))
+        except ValueError:
+            pass
+    return max(1.0, max(resets)) if resets else DEFAULT_RATE_LIMIT_WAIT
 
 
 def is_too_many_jobs(response: requests.Response | None) -> bool:
@@ -202,10 +240,7 @@ class RateLimitGovernor:
 
     def _block(self, response: requests.Response, path: str, now: float) -> None:
         """A 429: nobody in this process sends on that budget before Retry-After has passed."""
-        try:
-            retry_after = float(response.headers.get("Retry-After", "60"))
-        except ValueError:
-            retry_after = 60.0
+        retry_after = rate_limit_wait(response)
         names = buckets_for(path)
         # The budget that ran out shows remaining=0 in the reply's own headers; else block all.
         spent = [n for n in names if (b := self._buckets.get(n)) and b.remaining == 0]

@@ -10,12 +10,14 @@ import requests
 from singer_sdk.exceptions import RetriableAPIError
 
 from tap_zendesk.api.errors import CredentialsRefreshedError
-from tap_zendesk.api.governor import is_too_many_jobs
+from tap_zendesk.api.governor import (
+    is_too_many_jobs,
+    rate_limit_wait,
+    retry_after_seconds,
+)
 
 #: Statuses worth another try. 409: edit conflicts clear up (zendesk_api.md 1.4).
 RETRY_STATUSES = frozenset({409, 429, 500, 502, 503, 504})
-#: Without Retry-After on a 429 Zendesk's own clients wait 60 s (zendesk_api.md 1.4).
-DEFAULT_RATE_LIMIT_WAIT = 60.0
 #: Resends of one request with a refreshed OAuth token; a second 401 right after a refresh is
 #: fatal already (`RefreshingToken.recover`), so this only bounds tokens rotated by others.
 MAX_CREDENTIAL_RESENDS = 3
@@ -29,19 +31,6 @@ RETRIABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     requests.exceptions.ChunkedEncodingError,
     requests.exceptions.ContentDecodingError,
 )
-
-
-def retry_after_seconds(response: requests.Response | None) -> float | None:
-    """Integer seconds from `Retry-After` (Zendesk never sends an HTTP date), else None."""
-    if response is None:
-        return None
-    value = response.headers.get("Retry-After")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
 
 
 def response_of(exc: BaseException) -> requests.Response | None:
@@ -122,8 +111,7 @@ class RetryPolicy:
                 rate_limited += 1
                 if rate_limited > self.max_retries:
                     return
-                wait = retry_after_seconds(response_of(exc))
-                exc = yield DEFAULT_RATE_LIMIT_WAIT if wait is None else wait
+                exc = yield rate_limit_wait(response_of(exc))
                 continue
             transient += 1
             if transient > self.max_retries:

@@ -91,3 +91,15 @@ def test_a_too_many_jobs_refusal_pauses_nothing_but_its_headers_count():
     assert inflight_jobs(
         _response(**{"Zendesk-RateLimit-inflight-jobs": "total=30; remaining=0; resets=12"})
     ) == (30, 0, 12)
+
+
+def test_a_429_without_retry_after_blocks_until_the_window_resets():
+    """The reply's own `ratelimit-reset` (remaining 0) says how long, not a blind 60 s."""
+    clock = FakeClock()
+    gov = RateLimitGovernor(clock=clock, sleep=clock.sleep)
+    gov.observe(
+        _response(429, ratelimit_limit="700", ratelimit_remaining="0", ratelimit_reset="9"),
+        "/api/v2/groups",
+    )
+    gov.acquire("/api/v2/users")
+    assert abs(sum(clock.slept) - 9.0) < 0.1

@@ -77,3 +77,20 @@ def test_too_many_jobs_is_handed_back_at_once():
     with pytest.raises(StopIteration):
         gen.send(RetriableAPIError("x", refusal))
     assert RetryPolicy().is_retriable(_error(429, "60"), idempotent=False)
+
+
+def test_a_429_without_retry_after_waits_for_the_spent_budget_to_reset():
+    """No Retry-After: the spent family's `resets`, else `ratelimit-reset`, else 60 s."""
+    from tap_zendesk.api.retry import rate_limit_wait
+
+    family = _response(429)
+    family.headers["Zendesk-RateLimit-incremental-exports"] = "total=10; remaining=0; resets=17"
+    family.headers["ratelimit-remaining"] = "600"
+    assert rate_limit_wait(family) == 17.0
+    account = _response(429)
+    account.headers.update({"ratelimit-remaining": "0", "ratelimit-reset": "23"})
+    assert rate_limit_wait(account) == 23.0
+    assert rate_limit_wait(_response(429)) == 60.0
+    assert rate_limit_wait(_response(429, "4")) == 4.0
+    gen = _prime(RetryPolicy(max_retries=3).wait_gen())
+    assert gen.send(RetriableAPIError("x", account)) == 23.0
