@@ -358,9 +358,20 @@ class LookupReplayMixin:
 
 
 class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
-    """`organizations`: upsert by external_id (show_many), create_many + batch update_many."""
+    """`organizations`: upsert by external_id (show_many), create_many + batch update_many.
+
+    Organization names are unique and `create_or_update` never matches on them (trap 23): an
+    organization created by hand or another tool under the same name makes our create fail. Such
+    an organization without an external_id (or with ours) is taken over: updated with our
+    external_id and fields. One with another external_id belongs to someone else: rejected.
+    """
 
     depends_on = DEFINITION_STREAMS
+
+    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: Creates Zendesk refused because the name exists: looked up by name after the jobs.
+        self._name_taken: list[tuple[Item, ItemResult, str | None]] = []
 
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Skip deleted and unchanged organizations; send the rest as create or update jobs."""
@@ -406,6 +417,42 @@ class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
             item.dest_id = dest
             todo.append(item)
         rt.jobs.run(self.split(todo), self)
+        while self._name_taken:
+            taken, self._name_taken = self._name_taken, []
+            rt.jobs.run(self.take_over(taken), self)
+
+    def take_over(self, taken: list[tuple[Item, ItemResult, str | None]]) -> list[Batch]:
+        """Find each same-name organization (`organizations/search?name=`); update or reject."""
+        rt = self.runtime
+        updates = []
+        for item, result, job_id in taken:
+            name = str((item.payload or {}).get("name") or "")
+            body = rt.client.get_json("/api/v2/organizations/search", name=name)
+            same = [
+                row
+                for row in body.get("organizations") or []
+                if isinstance(row, dict) and str(row.get("name") or "").lower() == name.lower()
+            ]
+            theirs = str(same[0].get("external_id") or "") if len(same) == 1 else ""
+            ours = str(item.external_id or "")
+            if len(same) != 1 or (theirs and theirs.lower() != ours.lower()):
+                owner = f" with external_id {theirs!r}" if theirs else ""
+                result.error = "NameTaken"
+                result.details = (
+                    f"Zendesk already has an organization named {name!r}{owner}, and names are "
+                    "unique. Rename one of them, or give this record that organization's "
+                    f"external_id. Zendesk said: {result.details or 'name taken'}"
+                )
+                refused = Batch(self.stream_name, "organizations.create", [], job_id=job_id)
+                self.reject_item(refused, item, result)
+                continue
+            item.dest_id = int(same[0]["id"])
+            item.payload = {**(item.payload or {}), "id": item.dest_id}
+            updates.append(item)
+        rt.counters.reason(
+            self.stream_name, "matched an existing organization by name", len(updates), kind="note"
+        )
+        return self.chunks(updates, "organizations.update")
 
     def skip_deleted(self, keys: list[str]) -> None:
         """Skip organizations deleted in the source; remember them so references are dropped."""
@@ -444,6 +491,8 @@ class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
                 rows.append((item.key, dest, item.digest))
                 updated = batch.operation == "organizations.update" or result.action == "updated"
                 self.runtime.counters.add(self.stream_name, self.outcome(updated))
+            elif batch.operation == "organizations.create" and _name_taken(result):
+                self._name_taken.append((item, result, batch.job_id))
             else:
                 self.reject_item(batch, item, result)
         self.runtime.ids.put(self.stream_name, rows)
@@ -456,6 +505,12 @@ class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
             elif item.payload is not None:
                 item.payload = {k: v for k, v in item.payload.items() if k != "id"}
         return self.split(items, attempt=batch.attempt + 1)
+
+
+def _name_taken(result: ItemResult) -> bool:
+    """A create refused because the organization name exists (the wording is not documented)."""
+    text = f"{result.error or ''} {result.details or ''}".lower()
+    return "name" in text and ("taken" in text or "duplicate" in text)
 
 
 class UserUpsertSink(LookupReplayMixin, ZendeskSink):
