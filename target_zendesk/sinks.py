@@ -327,6 +327,23 @@ class LookupReplayMixin:
         self.replay()
         super().clean_up()  # type: ignore[misc]
 
+    def payloads(
+        self,
+        kept: list[tuple[str, dict[str, t.Any]]],
+        build: t.Callable[[dict[str, t.Any], str, list[str]], dict[str, t.Any]],
+    ) -> t.Iterator[tuple[str, dict[str, t.Any]]]:
+        """(key, payload) per record; a bad one is rejected, a noted one waits for the replay."""
+        rt = self.runtime  # type: ignore[attr-defined]
+        for key, record in kept:
+            notes: list[str] = []
+            try:
+                payload = build(record, key, notes)
+            except RecordError as exc:
+                rt.reject_record(self.stream_name, record, key, exc)  # type: ignore[attr-defined]
+                continue
+            if not self.noted(record, notes):
+                yield key, payload
+
     def noted(self, record: dict[str, t.Any], notes: list[str]) -> bool:
         """Keep the record for one more write at the end; True: it was written as it is."""
         if not notes:
@@ -394,15 +411,10 @@ class OrganizationUpsertSink(LookupReplayMixin, ZendeskSink):
             users=_user_keys(lookups["users"]),
             organizations=_user_keys(lookups["organizations"]),
         )
-        for key, record in kept:
-            notes: list[str] = []
-            try:
-                payload = organization_payload(record, key, rt.options, rt.defs, refs, notes)
-            except RecordError as exc:
-                rt.reject_record(self.stream_name, record, key, exc)
-                continue
-            if self.noted(record, notes):
-                continue
+        built = self.payloads(
+            kept, lambda r, k, notes: organization_payload(r, k, rt.options, rt.defs, refs, notes)
+        )
+        for key, payload in built:
             items[key] = Item(
                 key, payload, external_id=payload["external_id"], digest=digest(payload)
             )
@@ -550,15 +562,10 @@ class UserUpsertSink(LookupReplayMixin, ZendeskSink):
             ),
         )
         items: dict[str, Item] = {}
-        for key, record in kept:
-            notes: list[str] = []
-            try:
-                payload = user_payload(record, key, refs, rt.options, rt.defs, notes)
-            except RecordError as exc:
-                rt.reject_record(self.stream_name, record, key, exc)
-                continue
-            if self.noted(record, notes):
-                continue
+        built = self.payloads(
+            kept, lambda r, k, notes: user_payload(r, k, refs, rt.options, rt.defs, notes)
+        )
+        for key, payload in built:
             items[key] = Item(
                 key,
                 payload,
