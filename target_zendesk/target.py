@@ -16,6 +16,7 @@ from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.target_base import Target
 
+from tap_zendesk.api import jsontext
 from tap_zendesk.api.errors import FatalSyncError
 from tap_zendesk.api.settings import (
     CONNECTION_PROPERTIES,
@@ -99,6 +100,16 @@ class StdinBytesReader(MsgSpecReader):
     def default_input(self) -> t.IO[t.Any]:  # type: ignore[override]
         """Read standard input as bytes (an `--input` file still arrives as text and works)."""
         return sys.stdin.buffer
+
+    def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
+        """Decode a line; a lone UTF-16 surrogate (half an emoji) is repaired, not fatal.
+
+        Anything that is not JSON still gets the SDK's own error for the line.
+        """
+        try:
+            return jsontext.decode(line)  # type: ignore[no-any-return]
+        except ValueError:
+            return super().deserialize_json(line)  # type: ignore[arg-type]
 
 
 class TargetZendesk(Target):

@@ -16,6 +16,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from singer_sdk.exceptions import RetriableAPIError
 
+from tap_zendesk.api import jsontext
 from tap_zendesk.api.auth import ZendeskAuth, warn_if_legacy
 from tap_zendesk.api.errors import (
     AuthenticationError,
@@ -229,10 +230,11 @@ def decode_json(response: requests.Response) -> dict[str, t.Any]:
     """Decode a reply body; truncated JSON or an HTML page with status 200 is retriable.
 
     msgspec rather than `response.json()` (simplejson): decoding is about a third of the tap's
-    CPU per record. Zendesk sends UTF-8 JSON; msgspec's DecodeError is a ValueError.
+    CPU per record. Zendesk sends UTF-8 JSON; msgspec's DecodeError is a ValueError. A lone
+    UTF-16 surrogate (half an emoji) is repaired instead of failing the run (`jsontext`).
     """
     try:
-        body = msgspec.json.decode(response.content)
+        body = jsontext.decode(response.content)
     except ValueError as exc:
         msg = (
             f"Zendesk answered {response.status_code} on {path_of(response.url or '')} with a body "

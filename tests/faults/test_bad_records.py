@@ -211,11 +211,9 @@ def test_an_unknown_stream_stops_the_run_after_writing_what_came_before(dest, tm
     assert_no_secrets(tmp_path, done.stdout.decode(), stderr)
 
 
-def test_a_line_that_is_not_valid_json_stops_the_run_and_a_fixed_rerun_loses_nothing(
-    dest, tmp_path
-):
-    """A lone UTF-16 surrogate (invalid Unicode) in a line: the run stops naming the line; once
-    the producer is fixed, a rerun of the same input writes everything, each once."""
+def test_a_lone_surrogate_is_replaced_and_the_record_written(dest, tmp_path):
+    """A lone UTF-16 surrogate (half an emoji, which msgspec refuses) in a line: the character
+    becomes U+FFFD with a warning and the record is written; the run goes on."""
     config = target_config(dest, tmp_path)
     before = singer(
         ("users", [{"id": 30, "name": "Ann", "email": "ann@x.test"}]),
@@ -227,13 +225,31 @@ def test_a_line_that_is_not_valid_json_stops_the_run_and_a_fixed_rerun_loses_not
     )
     done = run_target_process(tmp_path, config, before + broken)
     stderr = done.stderr.decode("utf-8", "replace")
+    assert done.returncode == 0, stderr[-3000:]
+    assert "Replaced 1 broken character" in stderr
+    users = {u.get("external_id"): u for u in dest.collection("users") if u.get("external_id")}
+    assert sorted(users) == ["30", "31"]
+    assert users["31"]["name"] == "Bo\ufffd"
+    assert_no_secrets(tmp_path, stderr)
+
+
+def test_a_line_that_is_not_json_stops_the_run_and_a_fixed_rerun_loses_nothing(dest, tmp_path):
+    """A cut-off line: the run stops naming the line; once the producer is fixed, a rerun of
+    the same input writes everything, each once."""
+    config = target_config(dest, tmp_path)
+    before = singer(
+        ("users", [{"id": 32, "name": "Cy", "email": "cy@x.test"}]),
+        state={"bookmarks": {"users": {"cursor": "1"}}},
+    )
+    whole = b'{"type": "RECORD", "stream": "users", "record": {"id": 33, "name": "Di"}}\n'
+    done = run_target_process(tmp_path, config, before + whole[:40] + b"\n")
+    stderr = done.stderr.decode("utf-8", "replace")
     assert done.returncode == 1
-    assert "Unable to parse line" in stderr and "surrogate" in stderr, stderr[-2000:]
-    fixed = broken.replace(b"\\ud83d", b"\\ud83d\\ude00")
-    again = run_target_process(tmp_path, config, before + fixed)
+    assert "Unable to parse line" in stderr, stderr[-2000:]
+    again = run_target_process(tmp_path, config, before + whole)
     assert again.returncode == 0, again.stderr.decode()[-3000:]
     users = [u.get("external_id") for u in dest.collection("users") if u.get("external_id")]
-    assert sorted(users) == ["30", "31"]
+    assert {"32", "33"} <= set(users)
     assert_no_secrets(tmp_path, stderr, again.stderr.decode())
 
 

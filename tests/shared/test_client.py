@@ -94,3 +94,26 @@ def test_client_auth_repr_hides_the_credential():
     client = _client()
     assert "s3cr3t" not in repr(client.auth) and "Basic" not in repr(client.auth)
     assert isinstance(client.session, requests.Session)
+
+
+def test_a_lone_surrogate_in_a_reply_is_repaired_not_retried(caplog):
+    """Half an emoji (a lone `\\ud83d` escape) becomes U+FFFD; the body is kept, and the tap's
+    msgspec writer can encode it. A body that is not JSON at all still retries."""
+    import msgspec
+    from singer_sdk.exceptions import RetriableAPIError
+
+    from tap_zendesk.api.client import decode_json
+
+    reply = requests.Response()
+    reply.status_code = 200
+    reply.url = f"{BASE}/api/v2/incremental/tickets/cursor.json"
+    reply._content = b'{"tickets": [{"id": 1, "subject": "Hi \\ud83d", "tags": ["ok"]}], "count": 1}'
+    with caplog.at_level("WARNING"):
+        body = decode_json(reply)
+    assert body["tickets"][0]["subject"] == "Hi \ufffd"
+    assert body["tickets"][0]["tags"] == ["ok"] and body["count"] == 1
+    assert "Replaced 1 broken character" in caplog.text
+    assert msgspec.json.encode(body)  # what the tap writes
+    reply._content = b'{"tickets": [{"id": 1, "subject": "Hi \\ud83d'  # cut off
+    with pytest.raises(RetriableAPIError):
+        decode_json(reply)
