@@ -109,6 +109,8 @@ class Options:
     drop_fields: frozenset[str] = frozenset()
     max_comment_bytes: int = DEFAULT_MAX_COMMENT_BYTES
     json_fields: dict[str, frozenset[str]] = field(default_factory=dict)
+    #: Tags added to every imported ticket (Zendesk advises tagging imports, 6.1).
+    import_tags: tuple[str, ...] = ()
 
 
 class Resolver(t.Protocol):
@@ -482,6 +484,9 @@ def ticket_payload(
     tags = get("tags")
     if tags is not None and "tags" not in drop:
         out["tags"] = _tags(tags)
+    if options.import_tags:
+        kept_tags = out.get("tags") or []
+        out["tags"] = [*kept_tags, *(tag for tag in options.import_tags if tag not in kept_tags)]
     custom = get("custom_fields")
     if custom is None:
         custom = get("fields")

@@ -37,6 +37,7 @@ def options_from_config(config: t.Mapping[str, t.Any]) -> Options:
         drop_fields=frozenset(config.get("drop_fields") or ()),
         max_comment_bytes=int(config.get("max_comment_bytes", 65536) or 0),
         json_fields={k: frozenset(v) for k, v in json_fields.items()},
+        import_tags=tuple(str(tag).lower() for tag in config.get("import_tags") or ()),
     )
 
 

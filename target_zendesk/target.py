@@ -173,6 +173,15 @@ class TargetZendesk(Target):
             ),
         ),
         th.Property(
+            "import_tags",
+            th.ArrayType(th.StringType),
+            description=(
+                "Tags added to every imported ticket, e.g. `[\"imported\"]`. Zendesk computes no "
+                "metrics or SLAs for imported tickets and advises tagging them so reports can "
+                "leave them out. Unset: tickets keep exactly their source tags."
+            ),
+        ),
+        th.Property(
             "archive_immediately",
             th.BooleanType,
             default=False,
@@ -405,6 +414,12 @@ class TargetZendesk(Target):
                 errors.append(
                     f"`json_fields` entry {entry!r} must be `field` or `stream.field` with a "
                     f"stream among {', '.join(SINKS)}."
+                )
+        for tag in config.get("import_tags") or ():
+            if not isinstance(tag, str) or not tag.strip() or any(c.isspace() for c in tag):
+                errors.append(
+                    f"`import_tags` entry {tag!r} must be one word (Zendesk splits tags on "
+                    "spaces), e.g. `imported`."
                 )
         errors += validate_source_settings(config)
         if errors:

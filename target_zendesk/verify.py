@@ -163,7 +163,14 @@ class Result:
 class Comparison:
     """Source and destination dumps, and the field and definition mapping between them."""
 
-    def __init__(self, source: Account, destination: Account, prefix: str = "") -> None:
+    def __init__(
+        self,
+        source: Account,
+        destination: Account,
+        prefix: str = "",
+        ignore_tags: t.Iterable[str] = (),
+    ) -> None:
+        self.ignore_tags = frozenset(str(tag).lower() for tag in ignore_tags)
         self.src = _Side(source, prefix)
         self.dst = _Side(destination, prefix)
         self.prefix = prefix
@@ -327,7 +334,9 @@ class Comparison:
             "status": ticket.get("status"),
             "priority": ticket.get("priority"),
             "type": ticket.get("type"),
-            "tags": sorted(str(tag) for tag in ticket.get("tags") or []),
+            "tags": sorted(
+                str(tag) for tag in ticket.get("tags") or [] if str(tag) not in self.ignore_tags
+            ),
             "comments": [
                 [
                     _text(c.get("body") if c.get("body") is not None else c.get("plain_body")),
@@ -415,9 +424,11 @@ def _short(value: t.Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def compare(source: Account, destination: Account, prefix: str = "") -> Result:
-    """Compare two account dumps."""
-    return Comparison(source, destination, prefix).run()
+def compare(
+    source: Account, destination: Account, prefix: str = "", ignore_tags: t.Iterable[str] = ()
+) -> Result:
+    """Compare two account dumps (`ignore_tags`: the target's `import_tags`)."""
+    return Comparison(source, destination, prefix, ignore_tags).run()
 
 
 def render(result: Result) -> str:
@@ -450,10 +461,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--external-id-prefix", default="", help="the target's `external_id_prefix`, if set"
     )
+    parser.add_argument(
+        "--ignore-tag",
+        action="append",
+        default=[],
+        help="a tag the target added (its `import_tags`); repeat for several",
+    )
     parser.add_argument("--json", help="also write the result as JSON to this file")
     args = parser.parse_args(argv)
     result = compare(
-        load_account(args.source), load_account(args.destination), args.external_id_prefix
+        load_account(args.source),
+        load_account(args.destination),
+        args.external_id_prefix,
+        args.ignore_tag,
     )
     print(render(result))
     if args.json:

@@ -146,6 +146,11 @@ TARGET_CASES: dict[str, tuple[Transform, int, tuple[str, ...]]] = {
         1,
         ("`batch_size` must be an integer from 1 to 100",),
     ),
+    "an import tag with a space": (
+        plus(import_tags=["imported", "from crm"]),
+        1,
+        ("`import_tags` entry 'from crm' must be one word",),
+    ),
 }
 
 SCHEMA = {"type": "object", "properties": {}}

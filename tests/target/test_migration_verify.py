@@ -106,6 +106,14 @@ def test_each_kind_of_difference_fails_and_names_the_ticket(change, expected):
     assert expected in result.differences[0]
 
 
+def test_tags_the_target_added_are_ignored_when_named():
+    """`import_tags` (`--ignore-tag`) are not a difference; unnamed extra tags still are."""
+    dest = _destination()
+    dest["tickets"][0]["tags"].append("imported")
+    assert not compare(_source(), dest).ok
+    assert compare(_source(), dest, ignore_tags=["Imported"]).ok
+
+
 def test_missing_and_duplicated_tickets_and_unmapped_definitions_are_differences():
     """A ticket twice, another missing, a source group without counterpart."""
     source, dest = _source(), _destination()

@@ -101,6 +101,15 @@ def test_ticket_payload_sets_external_id_from_source_id_unless_the_record_has_on
     assert own["external_id"] == "legacy-1"
 
 
+def test_import_tags_are_added_once_to_every_imported_ticket():
+    """`import_tags` join the ticket's own tags (no repeat), also on a ticket without tags."""
+    tagged = Options(import_tags=("imported", "b"))
+    assert ticket_payload(ticket(), "42", [], FakeRefs(), tagged)["tags"] == ["a", "b", "imported"]
+    bare = ticket_payload(ticket(tags=None), "42", [], FakeRefs(), tagged)
+    assert bare["tags"] == ["imported", "b"]
+    assert ticket_payload(ticket(), "42", [], FakeRefs(), OPTIONS)["tags"] == ["a", "b"]
+
+
 def test_ticket_payload_maps_owners_and_comment_authors_through_the_id_map():
     """requester/submitter/assignee/org/CCs and every comment author get destination ids."""
     comments = [

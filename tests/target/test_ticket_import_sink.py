@@ -317,3 +317,17 @@ def test_known_tap_streams_the_target_does_not_write_are_skipped_and_counted(des
     result = run_target(target_config(destination, tmp_path), path)
     assert result.count("ticket_metrics", "skipped") == 2
     assert not any(k.startswith("POST") for k in destination.stats()["requests"])
+
+
+def test_import_tags_mark_every_imported_ticket_and_keep_its_own(
+    destination, source_account: SourceAccount, tmp_path
+):
+    """`import_tags: ["imported"]`: each ticket carries it next to its source tags."""
+    path = write_singer(tmp_path / "migration.singer", source_account.streams())
+    run_target(target_config(destination, tmp_path, import_tags=["imported"]), path)
+    tickets = by_external_id(destination, "tickets")
+    assert len(tickets) == len(source_account.live_tickets)
+    for ticket in source_account.live_tickets:
+        tags = tickets[ext(ticket)]["tags"]
+        assert "imported" in tags
+        assert set(ticket.get("tags") or []) <= set(tags)
