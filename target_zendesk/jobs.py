@@ -420,9 +420,10 @@ class JobRunner:
         op, single = OPERATIONS[batch.operation], SINGLE_FALLBACKS[batch.operation]
         self.singly.add(batch.operation)
         self.logger.warning(
-            "Zendesk refused %s %s with 403 (%s): bulk import is off on this account. Falling "
-            "back to one %s %s per record at 1 request/second (about an hour per 3,600 records); "
-            "ask Zendesk support to enable bulk user import to write 100 per call.",
+            "Zendesk refused %s %s with 403 (%s): bulk import is off on this account (or not "
+            "allowed for these credentials). Falling back to one %s %s per record at 1 "
+            "request/second (about an hour per 3,600 records); ask Zendesk support to enable "
+            "bulk user import (and use an admin) to write 100 per call.",
             op.method,
             op.path,
             exc.response is not None and zendesk_reason(exc.response) or exc,
