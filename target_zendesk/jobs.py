@@ -354,6 +354,10 @@ class JobRunner:
             reply = decode_json(response)
         except ZendeskRequestError as exc:
             self.journal.end_batch(batch.journal_id)
+            if is_too_many_jobs(exc.response):  # its status is unconfirmed (6.5): any 4xx
+                pending.appendleft(batch)
+                self._note_full(exc.response)
+                return
             if exc.status_code == 403 and batch.operation in SINGLE_FALLBACKS:
                 self._fall_back(batch, exc)
                 self._write_singly(batch, handler)

@@ -228,15 +228,19 @@ def test_lost_job_status_is_reconciled_by_lookup_not_resent(tmp_path):
     assert len(posts()) == 1
 
 
+@pytest.mark.parametrize("status", [429, 422, 400, 403])
 @responses.activate
-def test_too_many_jobs_waits_for_one_of_ours_then_resubmits_without_a_long_sleep(tmp_path):
-    """TooManyJobs (429, no Retry-After): poll our job, then resend; never a 60 s pause."""
+def test_too_many_jobs_waits_for_one_of_ours_then_resubmits_without_a_long_sleep(
+    tmp_path, status
+):
+    """TooManyJobs (its status is unconfirmed, 429 likely): poll our job, then resend; never a
+    60 s pause, never a rejected batch."""
     fake = FakeTime()
     runner, _ = make_runner(tmp_path, fake, max_in_flight=5)
     responses.post(IMPORT, **created("j1"))
     responses.post(
         IMPORT,
-        status=429,
+        status=status,
         json={"error": "TooManyJobs", "description": "Too many jobs", "current_job_ids": ["j1"]},
         headers={"Zendesk-RateLimit-inflight-jobs": "total=30; remaining=0; resets=3"},
     )
@@ -254,6 +258,7 @@ def test_too_many_jobs_waits_for_one_of_ours_then_resubmits_without_a_long_sleep
     h = Recorder()
     runner.run([batch("a"), batch("b")], h)
     assert h.ids == {"a": 1, "b": 2}
+    assert h.refused == []
     assert sum(fake.sleeps) < 5
     assert len(posts()) == 3
 
