@@ -469,12 +469,7 @@ def ticket_payload(
         org = refs.organization(org, "organization_id")
         if org is not None:
             out["organization_id"] = org
-    for name in _kept(TICKET_USER_LISTS, drop):
-        values = get(name)
-        if values:
-            if type(values) is not list:
-                raise RecordError(f"`{name}` must be a list of user ids", field=name)
-            out[name] = [refs.user(v, name) for v in values]
+    _people(out, record, refs, drop)
     for name in _kept(TICKET_LINKS, drop):
         value = get(name)
         if value is not None:
@@ -523,6 +518,32 @@ def ticket_payload(
         )
     out["comments"] = [import_comment(c, n, refs, options) for n, c in enumerate(comments)]
     return out
+
+
+#: Read-only id lists of a ticket -> the write-only property that sets them (5.1, trap 8).
+WRITTEN_AS = {"email_cc_ids": "email_ccs", "follower_ids": "followers"}
+
+
+def _people(
+    out: dict[str, t.Any], record: dict[str, t.Any], refs: Resolver, drop: frozenset[str]
+) -> None:
+    """CCs and followers as Zendesk takes them: `email_ccs` / `followers` of `{user_id, action}`.
+
+    `email_cc_ids` and `follower_ids` are read-only; `collaborator_ids` (their legacy union) is
+    written only when a record has neither, as records from older tools may.
+    """
+    lists: dict[str, list[int]] = {}
+    for name in _kept(TICKET_USER_LISTS, drop):
+        values = record.get(name)
+        if values:
+            if type(values) is not list:
+                raise RecordError(f"`{name}` must be a list of user ids", field=name)
+            lists[name] = [refs.user(v, name) for v in values]
+    split = {name: ids for name, ids in lists.items() if name in WRITTEN_AS}
+    for name, ids in split.items():
+        out[WRITTEN_AS[name]] = [{"user_id": i, "action": "put"} for i in dict.fromkeys(ids)]
+    if not split and "collaborator_ids" in lists:
+        out["collaborator_ids"] = lists["collaborator_ids"]
 
 
 def _inline_comments(record: dict[str, t.Any], out: dict[str, t.Any]) -> list[dict[str, t.Any]]:

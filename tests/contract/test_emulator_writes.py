@@ -79,6 +79,27 @@ def test_ticket_import_honours_timestamps_and_comments(dest, api):
     assert sent["body"]["ticket"]["solved_at"] == "2019-03-04T16:00:00Z"
 
 
+def test_ccs_and_followers_are_set_through_email_ccs_and_followers(dest, api):
+    """5.1 / trap 8: `email_ccs` and `followers` ({user_id or user_email, action}) set the
+    read-only `email_cc_ids` / `follower_ids`; `collaborator_ids` is their union. Sending the
+    read-only lists sets nothing."""
+    requester = new_user(api, dest)
+    cc = new_user(api, dest, name="Cc", email="cc@example.com")
+    follower = new_user(api, dest, name="Fo", email="fo@example.com")
+    body = import_body(
+        requester["id"],
+        email_ccs=[{"user_email": "CC@example.com", "action": "put"}],
+        followers=[{"user_id": follower["id"], "action": "put"}],
+    )
+    t = api.post(f"{dest.url}/api/v2/imports/tickets", json=body).json()["ticket"]
+    assert (t["email_cc_ids"], t["follower_ids"]) == ([cc["id"]], [follower["id"]])
+    assert sorted(t["collaborator_ids"]) == sorted([cc["id"], follower["id"]])
+    ignored = import_body(requester["id"], email_cc_ids=[cc["id"]], follower_ids=[cc["id"]])
+    ignored["ticket"]["external_id"] = "legacy-8813"
+    t = api.post(f"{dest.url}/api/v2/imports/tickets", json=ignored).json()["ticket"]
+    assert (t["email_cc_ids"], t["follower_ids"], t["collaborator_ids"]) == ([], [], [])
+
+
 def test_imported_tickets_show_up_in_every_export(dest, api):
     """A tap run after a target run sees the ticket, its audits and its comment events."""
     user = new_user(api, dest)

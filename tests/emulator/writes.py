@@ -290,6 +290,37 @@ def _comment_from(app: App, raw: dict, author_default: int, public_default: bool
             "created_at": iso(created)}
 
 
+def _put_user_ids(app: App, entries: Any, label: str) -> list[int]:
+    """`email_ccs` / `followers` items `{user_id or user_email, action}`: the ids put, in order."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise ItemInvalid(label, f"{label}: must be an array")
+    out: list[int] = []
+    for entry in entries:
+        if not isinstance(entry, dict) or entry.get("action", "put") != "put":
+            continue
+        user_id = entry.get("user_id")
+        if user_id is None and entry.get("user_email"):
+            email = str(entry["user_email"]).lower()
+            user_id = next((u["id"] for u in app.store.rows("users")
+                            if str(u.get("email") or "").lower() == email), None)
+        if user_id is not None and user_id not in out:
+            out.append(user_id)
+    return out
+
+
+def _people_lists(app: App, data: dict) -> dict[str, list[int]]:
+    """CCs and followers as a write sets them (5.1): `email_ccs` / `followers`, and the legacy
+    `collaborator_ids`. `email_cc_ids` and `follower_ids` are read-only, so a write that sends
+    them changes nothing; `collaborator_ids` comes back as the union."""
+    ccs = _put_user_ids(app, data.get("email_ccs"), "Email ccs")
+    followers = _put_user_ids(app, data.get("followers"), "Followers")
+    legacy = [u for u in (data.get("collaborator_ids") or []) if u not in ccs + followers]
+    return {"collaborator_ids": legacy + ccs + followers, "follower_ids": followers,
+            "email_cc_ids": ccs}
+
+
 def draft_ticket(app: App, data: dict, *, importing: bool, actor: int) -> TicketDraft:
     """Validate a ticket create/import body into a draft (raises ItemInvalid)."""
     draft = TicketDraft()
@@ -369,9 +400,7 @@ def draft_ticket(app: App, data: dict, *, importing: bool, actor: int) -> Ticket
         "status": status, "recipient": data.get("recipient"), "requester_id": requester,
         "submitter_id": data.get("submitter_id", author_default), "assignee_id": assignee,
         "organization_id": org, "group_id": group,
-        "collaborator_ids": list(data.get("collaborator_ids") or []),
-        "follower_ids": list(data.get("follower_ids") or []),
-        "email_cc_ids": list(data.get("email_cc_ids") or []),
+        **_people_lists(app, data),
         "forum_topic_id": None, "problem_id": data.get("problem_id"), "has_incidents": False,
         "is_public": any(c["public"] for c in draft.comments),
         "due_at": data.get("due_at"), "tags": tags, "custom_fields": custom,

@@ -101,6 +101,22 @@ def test_ticket_payload_sets_external_id_from_source_id_unless_the_record_has_on
     assert own["external_id"] == "legacy-1"
 
 
+def test_ccs_and_followers_are_written_through_email_ccs_and_followers():
+    """`email_cc_ids`/`follower_ids` are read-only (5.1, trap 8): they go out as `email_ccs` /
+    `followers` of {user_id, action: put}; the legacy union is then left out."""
+    out = ticket_payload(
+        ticket(collaborator_ids=[1, 3], email_cc_ids=[1], follower_ids=[3]),
+        "42",
+        [],
+        FakeRefs(),
+        OPTIONS,
+    )
+    assert out["email_ccs"] == [{"user_id": 1001, "action": "put"}]
+    assert out["followers"] == [{"user_id": 1003, "action": "put"}]
+    for read_only in ("email_cc_ids", "follower_ids", "collaborator_ids"):
+        assert read_only not in out
+
+
 def test_import_tags_are_added_once_to_every_imported_ticket():
     """`import_tags` join the ticket's own tags (no repeat), also on a ticket without tags."""
     tagged = Options(import_tags=("imported", "b"))
