@@ -105,6 +105,15 @@ def job(job_id: str, status: str = "queued", results: t.Any = None, **extra: t.A
     return {"id": job_id, "status": status, "results": results, **extra}
 
 
+def polled(*jobs: dict[str, t.Any]) -> None:
+    """Answer `job_statuses/show_many?ids=<these jobs' ids>` with these job statuses."""
+    responses.get(
+        SHOW_MANY,
+        match=[matchers.query_param_matcher({"ids": ",".join(j["id"] for j in jobs)})],
+        json={"job_statuses": list(jobs)},
+    )
+
+
 def created(job_id: str, *headers: tuple[str, str], remaining: int = 29) -> dict[str, t.Any]:
     """A job-creating reply with the inflight-jobs header."""
     return {
@@ -170,18 +179,10 @@ def test_failed_job_is_checked_by_external_id_then_sent_once_more(tmp_path):
     fake = FakeTime()
     runner, _ = make_runner(tmp_path, fake)
     responses.post(IMPORT, **created("j1"))
-    responses.get(
-        SHOW_MANY,
-        match=[matchers.query_param_matcher({"ids": "j1"})],
-        json={"job_statuses": [job("j1", "failed", None, message="boom")]},
-    )
+    polled(job("j1", "failed", None, message="boom"))
     responses.get(JOB_LIST, json={"job_statuses": [job("j1", "failed")]})
     responses.post(IMPORT, **created("j2"))
-    responses.get(
-        SHOW_MANY,
-        match=[matchers.query_param_matcher({"ids": "j2"})],
-        json={"job_statuses": [job("j2", "completed", [{"index": 0, "id": 2}])]},
-    )
+    polled(job("j2", "completed", [{"index": 0, "id": 2}]))
     h = Recorder(found={"a": 1})
     runner.run([batch("a", "b")], h)
     assert h.reconciled == [["a", "b"]]
@@ -198,11 +199,7 @@ def test_job_that_ends_badly_twice_is_rejected_with_its_reason(tmp_path, status)
     runner, _ = make_runner(tmp_path, fake)
     for n in (1, 2):
         responses.post(IMPORT, **created(f"j{n}"))
-        responses.get(
-            SHOW_MANY,
-            match=[matchers.query_param_matcher({"ids": f"j{n}"})],
-            json={"job_statuses": [job(f"j{n}", status, None, message="went away")]},
-        )
+        polled(job(f"j{n}", status, None, message="went away"))
         responses.get(JOB_LIST, json={"job_statuses": []})
     h = Recorder()
     runner.run([batch("a")], h)
@@ -244,17 +241,9 @@ def test_too_many_jobs_waits_for_one_of_ours_then_resubmits_without_a_long_sleep
         json={"error": "TooManyJobs", "description": "Too many jobs", "current_job_ids": ["j1"]},
         headers={"Zendesk-RateLimit-inflight-jobs": "total=30; remaining=0; resets=3"},
     )
-    responses.get(
-        SHOW_MANY,
-        match=[matchers.query_param_matcher({"ids": "j1"})],
-        json={"job_statuses": [job("j1", "completed", [{"index": 0, "id": 1}])]},
-    )
+    polled(job("j1", "completed", [{"index": 0, "id": 1}]))
     responses.post(IMPORT, **created("j2"))
-    responses.get(
-        SHOW_MANY,
-        match=[matchers.query_param_matcher({"ids": "j2"})],
-        json={"job_statuses": [job("j2", "completed", [{"index": 0, "id": 2}])]},
-    )
+    polled(job("j2", "completed", [{"index": 0, "id": 2}]))
     h = Recorder()
     runner.run([batch("a"), batch("b")], h)
     assert h.ids == {"a": 1, "b": 2}
@@ -269,17 +258,9 @@ def test_full_queue_header_holds_the_next_submission_until_a_job_ends(tmp_path):
     fake = FakeTime()
     runner, _ = make_runner(tmp_path, fake, max_in_flight=5)
     responses.post(IMPORT, **created("j1", remaining=0))
-    responses.get(
-        SHOW_MANY,
-        match=[matchers.query_param_matcher({"ids": "j1"})],
-        json={"job_statuses": [job("j1", "completed", [{"index": 0, "id": 1}])]},
-    )
+    polled(job("j1", "completed", [{"index": 0, "id": 1}]))
     responses.post(IMPORT, **created("j2"))
-    responses.get(
-        SHOW_MANY,
-        match=[matchers.query_param_matcher({"ids": "j2"})],
-        json={"job_statuses": [job("j2", "completed", [{"index": 0, "id": 2}])]},
-    )
+    polled(job("j2", "completed", [{"index": 0, "id": 2}]))
     runner.run([batch("a"), batch("b")], Recorder())
     methods = [c.request.method for c in responses.calls]
     assert methods == ["POST", "GET", "POST", "GET"]
