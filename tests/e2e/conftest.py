@@ -216,3 +216,26 @@ def meltano_project(meltano_exe: Path, installed_project: InstalledProject,
 def emulator_knobs(**knobs: Any) -> dict[str, Any]:
     """Emulator knobs for Meltano runs: no hold-back, fast jobs, a short rate window."""
     return {"hold_back": 0, "window_seconds": 2, "job_delay": 0.05, **knobs}
+
+
+#: What a tap-zendesk | target-zendesk migration selects.
+MIGRATION_STREAMS = ("organizations", "users", "ticket_comments", "tickets")
+
+
+def migration_catalog(tap_config: Path, out: Path) -> Path:
+    """`tap-zendesk --discover` (the installed command) with the migration streams selected."""
+    catalog = json.loads(
+        subprocess.run(
+            [str(Path(sys.executable).parent / "tap-zendesk"), "--config", str(tap_config),
+             "--discover"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    for entry in catalog["streams"]:
+        for meta in entry["metadata"]:
+            if meta["breadcrumb"] == []:
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in MIGRATION_STREAMS
+    out.write_text(json.dumps(catalog))
+    return out

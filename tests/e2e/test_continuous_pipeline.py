@@ -15,9 +15,9 @@ from typing import Any
 from tests.conftest import emulator_config
 from tests.emulator import Emulator
 from tests.emulator.webhooks import mutate
+from tests.e2e.conftest import migration_catalog
 
 BIN = Path(sys.executable).parent
-STREAMS = ("organizations", "users", "ticket_comments", "tickets")
 WAIT = 45.0
 
 
@@ -30,24 +30,6 @@ def _wait_until(predicate: Any, what: str, proc: subprocess.Popen, log: Path) ->
         )
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.1)
-
-
-def _catalog(tap_config: Path, out: Path) -> Path:
-    """The discovered catalog with the migration streams selected."""
-    catalog = json.loads(
-        subprocess.run(
-            [str(BIN / "tap-zendesk"), "--config", str(tap_config), "--discover"],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-    )
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in STREAMS
-    out.write_text(json.dumps(catalog))
-    return out
 
 
 def test_a_ticket_created_in_the_source_reaches_the_destination_without_a_restart(tmp_path):
@@ -79,7 +61,7 @@ def test_a_ticket_created_in_the_source_reaches_the_destination_without_a_restar
             rejects_path=str(tmp_path / "rejects.jsonl"),
         )
         target_config.write_text(json.dumps(cfg))
-        catalog = _catalog(tap_config, tmp_path / "catalog.json")
+        catalog = migration_catalog(tap_config, tmp_path / "catalog.json")
         tap_log, target_log = tmp_path / "tap.log", tmp_path / "target.log"
         tap = subprocess.Popen(
             [str(BIN / "tap-zendesk"), "--config", str(tap_config), "--catalog", str(catalog)],

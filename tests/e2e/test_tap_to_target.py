@@ -11,24 +11,9 @@ import pytest
 
 from tests.conftest import emulator_config
 from tests.emulator import Emulator
+from tests.e2e.conftest import migration_catalog
 
 BIN = Path(sys.executable).parent
-STREAMS = ("organizations", "users", "ticket_comments", "tickets")
-
-
-def _select(tap_config: Path, out: Path) -> Path:
-    catalog = json.loads(
-        subprocess.run(
-            [str(BIN / "tap-zendesk"), "--config", str(tap_config), "--discover"],
-            check=True, capture_output=True, text=True,
-        ).stdout
-    )
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in STREAMS
-    out.write_text(json.dumps(catalog))
-    return out
 
 
 def _pipeline(tmp: Path, tap_config: Path, target_config: Path, catalog: Path,
@@ -60,7 +45,7 @@ def migrated(tmp_path_factory):
         cfg.pop("start_date")
         cfg.update(journal_path=str(tmp / "journal.sqlite"), rejects_path=str(tmp / "rejects.jsonl"))
         target_config.write_text(json.dumps(cfg))
-        catalog = _select(tap_config, tmp / "catalog.json")
+        catalog = migration_catalog(tap_config, tmp / "catalog.json")
         stderr, states = _pipeline(tmp, tap_config, target_config, catalog, None)
         yield {
             "tmp": tmp, "source": source, "dest": dest, "states": states, "stderr": stderr,
