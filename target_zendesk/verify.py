@@ -31,17 +31,9 @@ from target_zendesk.definitions import (
     live,
     match,
 )
+from target_zendesk.payloads import REFERENCE_FIELDS, TICKET_USER_FIELDS, TICKET_USER_LISTS
 
 Account = dict[str, list[dict[str, t.Any]]]
-#: Ticket attributes holding definition ids, compared by the definition's name.
-NAMED = {
-    "group_id": "groups",
-    "brand_id": "brands",
-    "ticket_form_id": "ticket_forms",
-    "custom_status_id": "custom_statuses",
-}
-PEOPLE = ("requester_id", "submitter_id", "assignee_id")
-PEOPLE_LISTS = ("collaborator_ids", "follower_ids", "email_cc_ids")
 MAX_SHOWN = 50
 
 
@@ -348,11 +340,11 @@ class Comparison:
             "custom_fields": self._custom(ticket, side, source=source),
             "organization": side.organization(ticket.get("organization_id"), source=source),
         }
-        for name in PEOPLE:
+        for name in TICKET_USER_FIELDS:
             out[name.removesuffix("_id")] = side.person(ticket.get(name), source=source)
-        for name in PEOPLE_LISTS:
+        for name in TICKET_USER_LISTS:
             out[name] = sorted(str(side.person(u, source=source)) for u in ticket.get(name) or [])
-        for name, kind in NAMED.items():
+        for name, kind in REFERENCE_FIELDS.items():
             if kind in self.maps:
                 row = side.defs[kind].get(str(ticket.get(name)))
                 out[name.removesuffix("_id")] = describe(kind, row) if row else None
