@@ -37,20 +37,18 @@ def schema_of(stream: str) -> dict[str, t.Any]:
     return {"type": "object", "properties": {"id": {"type": "integer"}}}
 
 
+def schema_line(stream: str) -> str:
+    """The SCHEMA message tap-zendesk writes for a stream."""
+    return json.dumps(
+        {"type": "SCHEMA", "stream": stream, "schema": schema_of(stream), "key_properties": ["id"]}
+    )
+
+
 def singer_lines(streams: t.Mapping[str, t.Iterable[dict[str, t.Any]]]) -> list[str]:
     """SCHEMA + RECORD lines per stream, in the given order, with a STATE after each stream."""
     lines = []
     for stream, records in streams.items():
-        lines.append(
-            json.dumps(
-                {
-                    "type": "SCHEMA",
-                    "stream": stream,
-                    "schema": schema_of(stream),
-                    "key_properties": ["id"],
-                }
-            )
-        )
+        lines.append(schema_line(stream))
         for record in records:
             lines.append(json.dumps({"type": "RECORD", "stream": stream, "record": record}))
         lines.append(json.dumps({"type": "STATE", "value": {"bookmarks": {stream: {"done": 1}}}}))

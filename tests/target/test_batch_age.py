@@ -13,7 +13,7 @@ import singer_sdk.target_base
 from singer_sdk.exceptions import ConfigValidationError
 
 from target_zendesk.target import TargetZendesk
-from tests.target.conftest import schema_of, target_config
+from tests.target.conftest import schema_line, target_config
 
 STATE = {"bookmarks": {"organizations": {"start_time": 1714557601}}}
 
@@ -42,14 +42,7 @@ def test_a_partial_batch_is_written_and_checkpointed_on_the_first_state_after_it
         return [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
 
     def tap_output():
-        yield json.dumps(
-            {
-                "type": "SCHEMA",
-                "stream": "organizations",
-                "schema": schema_of("organizations"),
-                "key_properties": ["id"],
-            }
-        )
+        yield schema_line("organizations")
         yield json.dumps({"type": "RECORD", "stream": "organizations", "record": record})
         yield json.dumps({"type": "STATE", "value": STATE})
         assert dest.collection("organizations") == [] and states() == []  # still batching
@@ -77,14 +70,7 @@ def test_without_the_setting_a_partial_batch_waits_for_the_sdk_default(
     out = io.StringIO()
 
     def tap_output():
-        yield json.dumps(
-            {
-                "type": "SCHEMA",
-                "stream": "organizations",
-                "schema": schema_of("organizations"),
-                "key_properties": ["id"],
-            }
-        )
+        yield schema_line("organizations")
         yield json.dumps(
             {
                 "type": "RECORD",
