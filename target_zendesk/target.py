@@ -518,8 +518,8 @@ class TargetZendesk(Target):
         return sink
 
     def _process_schema_message(self, message_dict: dict) -> None:
-        """As the SDK does; a new or changed schema may change a stream's maps or sink."""
-        self._unmapped.clear()
+        """As the SDK does; a new or changed schema may change the stream's maps."""
+        self._unmapped.pop(message_dict.get("stream"), None)
         super()._process_schema_message(message_dict)
 
     def _process_state_message(self, message_dict: dict) -> None:

@@ -1,0 +1,113 @@
+"""How records reach the sinks: straight for unmapped streams, the SDK's path for mapped ones,
+and the cyclic collector switched off during a run (issue 7: CPU per record).
+"""
+
+from __future__ import annotations
+
+import gc
+
+import pytest
+
+from target_zendesk import target as target_module
+from target_zendesk.sinks import ZendeskSink
+from tests.emulator import Emulator
+from tests.target.conftest import run_target, target_config, write_singer
+
+
+def _people(n: int) -> list[dict]:
+    return [
+        {"id": 7000 + i, "name": f"Person {i}", "email": f"person{i}@example.com", "role": "end-user"}
+        for i in range(n)
+    ]
+
+
+def _orgs(n: int) -> list[dict]:
+    return [{"id": 9000 + i, "name": f"Org {i}", "notes": "from the CRM"} for i in range(n)]
+
+
+@pytest.fixture
+def destination():
+    with Emulator(tickets=0, seed=3, job_delay=0) as emu:
+        yield emu
+
+
+def test_unmapped_streams_go_straight_to_their_sink_mapped_ones_through_the_sdk(
+    destination, tmp_path
+):
+    config = target_config(
+        destination,
+        tmp_path,
+        stream_maps={"organizations": {"notes": "notes.upper()"}},
+    )
+    source = write_singer(tmp_path / "in.singer", {"organizations": _orgs(3), "users": _people(4)})
+
+    result = run_target(config, source)
+
+    direct = result.target._unmapped
+    assert isinstance(direct["users"], ZendeskSink)
+    assert direct["organizations"] is None  # a stream map: the SDK's path
+    orgs = {o["name"]: o for o in destination.collection("organizations")}
+    assert {orgs[f"Org {i}"]["notes"] for i in range(3)} == {"FROM THE CRM"}
+    users = {u["email"] for u in destination.collection("users")}
+    assert {f"person{i}@example.com" for i in range(4)} <= users
+
+
+def test_an_aliased_stream_is_written_by_its_alias_sink(destination, tmp_path):
+    config = target_config(destination, tmp_path, stream_maps={"people": {"__alias__": "users"}})
+    source = write_singer(tmp_path / "in.singer", {"users": [], "people": _people(3)})
+
+    result = run_target(config, source)
+
+    assert result.target._unmapped.get("people") is None
+    emails = {u["email"] for u in destination.collection("users")}
+    assert {f"person{i}@example.com" for i in range(3)} <= emails
+    assert result.count("users", "created") == 3
+
+
+def test_record_metadata_columns_take_the_sdk_path_and_still_write(destination, tmp_path):
+    config = target_config(destination, tmp_path, add_record_metadata=True)
+    source = write_singer(tmp_path / "in.singer", {"users": _people(2)})
+
+    result = run_target(config, source)
+
+    assert result.target._unmapped["users"] is None
+    assert result.count("users", "created") == 2
+
+
+def test_collector_is_off_during_a_run_collects_after_drains_and_is_restored(
+    destination, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(target_module, "COLLECT_EVERY_DRAINS", 1)
+    seen_enabled: list[bool] = []  # gc.isenabled() each time a sink writes a batch
+    for cls in ZendeskSink.__subclasses__():
+        if "write" in cls.__dict__:
+            monkeypatch.setattr(cls, "write", _spy(cls.__dict__["write"], seen_enabled))
+    collections: list[int] = []
+
+    def on_gc(phase, info):
+        if phase == "start":
+            collections.append(info["generation"])
+
+    gc.callbacks.append(on_gc)
+    try:
+        config = target_config(destination, tmp_path, batch_size=2, max_jobs_in_flight=1)
+        source = write_singer(tmp_path / "in.singer", {"users": _people(9)})
+        assert gc.isenabled()
+        result = run_target(config, source)
+    finally:
+        gc.callbacks.remove(on_gc)
+
+    assert result.count("users", "created") == 9
+    assert seen_enabled and not any(seen_enabled)  # off while batches were written
+    assert collections  # collected explicitly after drains
+    assert gc.isenabled()  # and switched back on at the end
+
+
+def _spy(original, seen: list[bool]):
+    """A sink's `write` that notes whether the collector is on, then writes."""
+
+    def write(self, records):
+        seen.append(gc.isenabled())
+        return original(self, records)
+
+    return write
