@@ -313,9 +313,12 @@ def staged_comment(record: dict[str, t.Any]) -> tuple[str, str, str, dict[str, t
     else:
         comment_key = digest({"c": created_at, "b": body})
     payload: dict[str, t.Any] = {body_key: body}
-    for name in ("author_id", "public", "created_at"):
-        if record.get(name) is not None:
-            payload[name] = _timestamp(record[name])
+    for name in ("author_id", "public"):
+        value = record.get(name)
+        if value is not None:
+            payload[name] = value
+    if record.get("created_at") is not None:
+        payload["created_at"] = created_at
     if record.get("attachments"):
         payload["attachments"] = record["attachments"]
     return ticket_key, comment_key, created_at, payload

@@ -6,6 +6,7 @@ after the drain (target_base.py `drain_all`). Records Zendesk refuses go to the 
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from singer_sdk.sinks import BatchSink
@@ -84,9 +85,12 @@ class ZendeskSink(BatchSink):
         """Return the services of this run (created by the target on first use)."""
         return self.target.runtime  # type: ignore[attr-defined, no-any-return]
 
-    @property
-    def max_size(self) -> int:
-        """Use `batch_size` x jobs in flight x rounds, so a drain keeps Zendesk's queue busy."""
+    @functools.cached_property
+    def max_size(self) -> int:  # type: ignore[override]
+        """Use `batch_size` x jobs in flight x rounds, so a drain keeps Zendesk's queue busy.
+
+        Computed once: the SDK reads it for every record (`is_full`), and settings are fixed.
+        """
         config = self.config
         size = int(config.get("batch_size", 100)) * int(
             config.get("max_jobs_in_flight", DEFAULT_MAX_JOBS_IN_FLIGHT)
@@ -603,8 +607,8 @@ class TicketCommentStageSink(ZendeskSink):
 
     tells_order = True
 
-    @property
-    def max_size(self) -> int:
+    @functools.cached_property
+    def max_size(self) -> int:  # type: ignore[override]
         """Staging is local: large batches make fewer, bigger SQLite transactions."""
         rows = self.batch_size_rows
         return min(5000, rows) if rows else 5000
