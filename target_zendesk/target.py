@@ -15,6 +15,7 @@ from singer_sdk.contrib.msgspec import MsgSpecReader
 from singer_sdk.exceptions import ConfigValidationError
 from singer_sdk.helpers.capabilities import PluginCapabilities
 from singer_sdk.mapper import SameRecordTransform
+from singer_sdk.sinks import Sink
 from singer_sdk.target_base import Target
 
 from tap_zendesk.api import jsontext
@@ -39,9 +40,6 @@ from target_zendesk.sinks import (
     ZendeskSink,
     recover,
 )
-
-if t.TYPE_CHECKING:
-    from singer_sdk.sinks import Sink
 
 #: Stream (Zendesk collection key) -> sink. Upstream taps rename streams with `__alias__`.
 SINKS: dict[str, type[ZendeskSink]] = {
@@ -477,7 +475,8 @@ class TargetZendesk(Target):
         validates against no validator, checks key properties we declared empty and logs a
         debug line: ~4 of 45 us per record in issue 7's benchmark, for no effect. Counting,
         buffering, draining a full batch and the batch-age check are the SDK's as they are.
-        A stream map, `flattening_enabled` or `add_record_metadata` takes the SDK's path.
+        A stream map, `flattening_enabled`, `add_record_metadata` or a sink with its own
+        `preprocess_record` takes the SDK's path.
         """
         stream_name = message_dict.get("stream")
         sink = self._unmapped.get(stream_name, False)  # type: ignore[arg-type]
@@ -513,7 +512,12 @@ class TargetZendesk(Target):
         ):
             return None
         sink = self.get_sink(stream_name)
-        if not isinstance(sink, ZendeskSink) or sink.include_sdc_metadata_properties:
+        if (
+            not isinstance(sink, ZendeskSink)
+            or sink.include_sdc_metadata_properties
+            or type(sink).preprocess_record is not Sink.preprocess_record
+            or type(sink)._validate_and_parse is not ZendeskSink._validate_and_parse  # noqa: SLF001
+        ):
             return None
         return sink
 
