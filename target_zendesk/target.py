@@ -540,6 +540,19 @@ class TargetZendesk(Target):
             self.drain_all()
             self._state_drained = copy.deepcopy(self._latest_state)
 
+    def listen(self, file_input: t.IO[str] | None = None) -> None:
+        """As the SDK does; the collector is back on even when the run stops on an error."""
+        try:
+            super().listen(file_input)
+        finally:
+            self._restore_collector()
+
+    def _restore_collector(self) -> None:
+        """Switch the cyclic collector back on if the run switched it off (see `runtime`)."""
+        if self._gc_was_enabled:
+            gc.enable()
+        self._gc_was_enabled = None
+
     def drain_one(self, sink: Sink) -> None:
         """Drain as the SDK does; every COLLECT_EVERY_DRAINS batches, collect cyclic garbage.
 
@@ -611,8 +624,7 @@ class TargetZendesk(Target):
                     self.logger.info("Summary: %s", line)
                 self._write_report(runtime)
                 runtime.close()
-                if self._gc_was_enabled:
-                    gc.enable()
+                self._restore_collector()
         if runtime is not None and runtime.rejects.count and self.config.get("fail_on_rejects"):
             msg = (
                 f"{runtime.rejects.count} records were rejected (see {runtime.rejects.path}); "

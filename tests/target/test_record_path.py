@@ -10,6 +10,7 @@ import pytest
 
 from target_zendesk import target as target_module
 from target_zendesk.sinks import ZendeskSink
+from target_zendesk.target import UnsupportedStreamError
 from tests.emulator import Emulator
 from tests.target.conftest import run_target, target_config, write_singer
 
@@ -111,3 +112,16 @@ def _spy(original, seen: list[bool]):
         return original(self, records)
 
     return write
+
+
+def test_collector_is_back_on_when_a_run_stops_on_an_error(destination, tmp_path):
+    config = target_config(destination, tmp_path)
+    source = write_singer(
+        tmp_path / "in.singer", {"users": _people(2), "invoices": [{"id": 1, "total": 3}]}
+    )
+    assert gc.isenabled()
+
+    with pytest.raises(UnsupportedStreamError):
+        run_target(config, source)
+
+    assert gc.isenabled()
