@@ -256,9 +256,12 @@ def decode(blob: bytes) -> t.Any:
 def _tags(value: t.Any, where: str = "tags") -> list[str]:
     """Return tags as a list of strings; a 'a b,c' string (CSV-like taps) is split."""
     if isinstance(value, list):
-        if all(type(v) is str for v in value):
-            return [_text(v, where) for v in value]
-        raise RecordError(f"`{where}` must be a list of strings", field=where)
+        for v in value:
+            if type(v) is not str:
+                raise RecordError(f"`{where}` must be a list of strings", field=where)
+            if "\x00" in v:
+                raise _nul_error(where)
+        return list(value)
     if isinstance(value, str):
         return [v for v in value.replace(",", " ").split() if v]
     raise RecordError(f"`{where}` must be a list of strings, got {_show(value)}", field=where)
@@ -493,14 +496,14 @@ def ticket_payload(
             raise RecordError(
                 "`custom_fields` must be a list of {id, value} objects", field="custom_fields"
             )
-        for i, item in enumerate(custom):
+        for item in custom:
             if type(item) is not dict:
                 raise RecordError(
                     "`custom_fields` must be a list of {id, value} objects", field="custom_fields"
                 )
             value = item.get("value")
             if type(value) is str and "\x00" in value:
-                raise _nul_error(f"custom_fields[{i}].value")
+                raise _nul_error(f"custom_fields[{custom.index(item)}].value")
         mapped = (
             custom
             if defs is None
@@ -535,18 +538,22 @@ def _people(
     `email_cc_ids` and `follower_ids` are read-only; `collaborator_ids` (their legacy union) is
     written only when a record has neither, as records from older tools may.
     """
-    lists: dict[str, list[int]] = {}
+    split = False
+    legacy: list[int] | None = None
     for name in _kept(TICKET_USER_LISTS, drop):
         values = record.get(name)
         if values:
             if type(values) is not list:
                 raise RecordError(f"`{name}` must be a list of user ids", field=name)
-            lists[name] = [refs.user(v, name) for v in values]
-    split = {name: ids for name, ids in lists.items() if name in WRITTEN_AS}
-    for name, ids in split.items():
-        out[WRITTEN_AS[name]] = [{"user_id": i, "action": "put"} for i in dict.fromkeys(ids)]
-    if not split and "collaborator_ids" in lists:
-        out["collaborator_ids"] = lists["collaborator_ids"]
+            ids = [refs.user(v, name) for v in values]
+            written = WRITTEN_AS.get(name)
+            if written is None:
+                legacy = ids
+            else:
+                split = True
+                out[written] = [{"user_id": i, "action": "put"} for i in dict.fromkeys(ids)]
+    if not split and legacy is not None:
+        out["collaborator_ids"] = legacy
 
 
 def _inline_comments(record: dict[str, t.Any], out: dict[str, t.Any]) -> list[dict[str, t.Any]]:

@@ -211,6 +211,23 @@ def test_nul_characters_are_refused_naming_the_field():
     with pytest.raises(RecordError) as err:
         ticket_payload(ticket(), "42", [{"body": "x\x00"}], FakeRefs(), OPTIONS)
     assert err.value.field == "comments[0].body"
+    custom = [{"id": 1, "value": "ok"}, {"id": 2, "value": "bad\x00"}]
+    with pytest.raises(RecordError) as err:
+        ticket_payload(ticket(custom_fields=custom), "42", [], FakeRefs(), OPTIONS)
+    assert err.value.field == "custom_fields[1].value"
+    with pytest.raises(RecordError) as err:
+        ticket_payload(ticket(tags=["vip", "x\x00"]), "42", [], FakeRefs(), OPTIONS)
+    assert err.value.field == "tags"
+
+
+def test_tags_must_be_strings_and_are_copied_not_shared():
+    """A list with a non-string is refused; the payload's list is its own (import_tags extends it)."""
+    with pytest.raises(RecordError) as err:
+        ticket_payload(ticket(tags=["vip", 7]), "42", [], FakeRefs(), OPTIONS)
+    assert err.value.field == "tags"
+    record = ticket(tags=["vip"])
+    out = ticket_payload(record, "42", [], FakeRefs(), OPTIONS)
+    assert out["tags"] == ["vip"] and out["tags"] is not record["tags"]
 
 
 def test_wrong_types_are_refused_with_the_expected_type():
