@@ -14,6 +14,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 import msgspec
+import pendulum
 
 #: Ticket fields copied as they are (an allow-list: read-only and computed fields such as `id`,
 #: `url`, `via`, `metric_set`, `satisfaction_rating`, `fields` and `description` never pass).
@@ -275,6 +276,22 @@ def external_id_of(record: dict[str, t.Any], key: str | None, options: Options) 
     if key is None:
         return None
     return f"{options.external_id_prefix}{key}"
+
+
+def ticket_version(record: dict[str, t.Any]) -> str | None:
+    """The source version of a ticket: its `updated_at` as text (kept with its import)."""
+    value = _timestamp(record.get("updated_at"))
+    return value if isinstance(value, str) and value else None
+
+
+def newer_version(new: str | None, old: str | None) -> bool:
+    """Whether `new` is a later `updated_at` than `old`; unknown or unreadable: not newer."""
+    if not new or not old or new == old:
+        return False
+    try:
+        return bool(pendulum.parse(new) > pendulum.parse(old))
+    except (ValueError, TypeError):
+        return False
 
 
 # -- keys ------------------------------------------------------------------------------------

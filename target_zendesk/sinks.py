@@ -20,11 +20,13 @@ from target_zendesk.payloads import (
     digest,
     encode,
     id_key,
+    newer_version,
     organization_payload,
     parse_structured,
     source_key,
     staged_comment,
     ticket_payload,
+    ticket_version,
     user_payload,
 )
 
@@ -689,18 +691,20 @@ class TicketImportSink(ZendeskSink):
                 continue
             kept[key] = record  # the last version of a repeated ticket wins
         if deleted:
-            rt.counters.add(self.stream_name, "skipped", len(deleted))
+            gone = self.report_after_import(deleted, {})
+            rt.counters.add(self.stream_name, "skipped", len(deleted) - gone)
             rt.counters.reason(
-                self.stream_name, "deleted in the source (status: deleted)", len(deleted)
+                self.stream_name, "deleted in the source (status: deleted)", len(deleted) - gone
             )
             dropped = rt.journal.drop_comments(deleted)
             rt.counters.add("ticket_comments", "skipped", dropped)
             rt.counters.reason("ticket_comments", "its ticket was deleted in the source", dropped)
         done = rt.ids.imported(self.stream_name, list(kept))
         if done:
+            unchanged = len(done) - self.report_after_import(list(done), kept)
             rt.counters.add(self.stream_name, "already present", len(done))
-            rt.counters.add(self.stream_name, "skipped", len(done))
-            rt.counters.reason(self.stream_name, "imported before (external_id exists)", len(done))
+            rt.counters.add(self.stream_name, "skipped", unchanged)
+            rt.counters.reason(self.stream_name, "imported before (external_id exists)", unchanged)
         keys = [k for k in kept if k not in done]
         staged = rt.journal.comments_for(keys)
         threads = {
@@ -730,6 +734,7 @@ class TicketImportSink(ZendeskSink):
                     payload,
                     external_id=payload["external_id"],
                     status=payload.get("status"),
+                    digest=ticket_version(record),  # the id map keeps the version imported
                 )
             )
         rt.counters.add(self.stream_name, "lookup values left out", left_out)
@@ -738,6 +743,49 @@ class TicketImportSink(ZendeskSink):
             self.attach_files(items, threads)
         params = {"archive_immediately": "true"} if rt.archive_immediately else None
         rt.jobs.run(self.chunks(items, "tickets.import", params=params), self)
+
+    def report_after_import(self, keys: list[str], records: dict[str, dict[str, t.Any]]) -> int:
+        """Reject the imported tickets the source changed (or deleted) since; return how many.
+
+        The import API only creates tickets and a normal update cannot back-date comments, so
+        such a change is not written; it goes to the rejects file with both versions instead of
+        passing as "imported before". `records` holds the changed versions (empty: deleted).
+        Tickets imported before versions were kept (no stored `updated_at`) count as unchanged.
+        """
+        rt = self.runtime
+        found = {
+            k: entry
+            for k, entry in rt.ids.lookup(self.stream_name, keys).items()
+            if entry[0] is not None
+        }
+        reported = 0
+        for key, (dest, imported_version) in found.items():
+            record = records.get(key)
+            if record is None:
+                rt.reject(
+                    self.stream_name,
+                    key,
+                    "DeletedAfterImport",
+                    f"The ticket was deleted in the source after its import; the target does not "
+                    f"delete tickets: delete destination ticket {dest} in Zendesk if it should go.",
+                )
+                reported += 1
+                continue
+            version = ticket_version(record)
+            if not newer_version(version, imported_version):
+                continue
+            rt.reject(
+                self.stream_name,
+                key,
+                "ChangedAfterImport",
+                f"The ticket changed in the source after its import (updated_at {version}, "
+                f"imported {imported_version}); the import API only creates tickets, so its new "
+                f"comments and field changes are not written to destination ticket {dest}. "
+                "Import it into a fresh account, or carry the change over by hand.",
+                external_id=str(record.get("external_id") or "") or None,
+            )
+            reported += 1
+        return reported
 
     def attach_files(self, items: list[Item], threads: dict[str, list[dict[str, t.Any]]]) -> None:
         """Upload the comments' files of the tickets about to be imported; list their tokens."""
@@ -786,7 +834,7 @@ class TicketImportSink(ZendeskSink):
         comments = 0
         for item, result in pairs:
             if result.ok and result.dest_id is not None:
-                rows.append((item.key, result.dest_id, None))
+                rows.append((item.key, result.dest_id, item.digest))
                 if item.payload is not None:
                     comments += len(item.payload.get("comments") or ())
             else:

@@ -331,3 +331,47 @@ def test_import_tags_mark_every_imported_ticket_and_keep_its_own(
         tags = tickets[ext(ticket)]["tags"]
         assert "imported" in tags
         assert set(ticket.get("tags") or []) <= set(tags)
+
+
+def test_a_ticket_changed_after_its_import_is_reported_not_dropped(
+    migrated, destination, source_account, tmp_path
+):
+    """The import API cannot update: the change goes to the rejects file with both versions."""
+    config, _, _ = migrated
+    live = source_account.live_tickets
+    changed, same = dict(live[0]), live[1]
+    changed["updated_at"] = "2099-01-01T00:00:00Z"
+    changed["status"] = "solved"
+    new_comment = {
+        "id": 99_000_001, "ticket_id": changed["id"], "author_id": changed["requester_id"],
+        "body": "A comment added after the import", "public": True,
+        "created_at": "2099-01-01T00:00:00Z",
+    }
+    before = len(destination.collection("tickets"))
+    rerun = write_singer(
+        tmp_path / "changed.singer",
+        {"ticket_comments": [new_comment], "tickets": [changed, same]},
+    )
+    result = run_target(config, rerun)
+
+    lines = [r for r in rejects(config) if r["stream"] == "tickets"]
+    assert [(r["key"], r["error"]) for r in lines] == [(str(changed["id"]), "ChangedAfterImport")]
+    assert "2099-01-01T00:00:00Z" in lines[0]["details"]
+    assert str(live[0]["updated_at"]) in lines[0]["details"]
+    assert result.count("tickets", "rejected") == 1
+    assert result.count("tickets", "skipped") == 1  # the unchanged one
+    assert len(destination.collection("tickets")) == before  # nothing written twice
+
+
+def test_a_ticket_deleted_after_its_import_is_reported_with_its_destination_id(
+    migrated, destination, source_account, tmp_path
+):
+    config, _, _ = migrated
+    gone = dict(source_account.live_tickets[2], status="deleted")
+    dest_id = by_external_id(destination, "tickets")[ext(gone)]["id"]
+    result = run_target(config, write_singer(tmp_path / "deleted.singer", {"tickets": [gone]}))
+
+    lines = [r for r in rejects(config) if r["stream"] == "tickets"]
+    assert [(r["key"], r["error"]) for r in lines] == [(str(gone["id"]), "DeletedAfterImport")]
+    assert str(dest_id) in lines[0]["details"]
+    assert result.count("tickets", "skipped") == 0
