@@ -548,7 +548,10 @@ class TargetZendesk(Target):
             self._restore_collector()
 
     def _restore_collector(self) -> None:
-        """Switch the cyclic collector back on if the run switched it off (see `runtime`)."""
+        """Undo what the run did to the collector (see `runtime`): unfreeze, switch back on."""
+        if self._gc_was_enabled is None:
+            return
+        gc.unfreeze()
         if self._gc_was_enabled:
             gc.enable()
         self._gc_was_enabled = None

@@ -125,3 +125,14 @@ def test_collector_is_back_on_when_a_run_stops_on_an_error(destination, tmp_path
         run_target(config, source)
 
     assert gc.isenabled()
+
+
+def test_objects_frozen_for_the_run_are_unfrozen_after_it(destination, tmp_path):
+    config = target_config(destination, tmp_path)
+    source = write_singer(tmp_path / "in.singer", {"users": _people(2)})
+    gc.unfreeze()
+
+    result = run_target(config, source)
+
+    assert result.count("users", "created") == 2
+    assert gc.get_freeze_count() == 0
