@@ -26,7 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -222,8 +222,10 @@ def emulator_knobs(**knobs: Any) -> dict[str, Any]:
 MIGRATION_STREAMS = ("organizations", "users", "ticket_comments", "tickets")
 
 
-def migration_catalog(tap_config: Path, out: Path) -> Path:
-    """`tap-zendesk --discover` (the installed command) with the migration streams selected."""
+def migration_catalog(
+    tap_config: Path, out: Path, streams: Collection[str] = MIGRATION_STREAMS
+) -> Path:
+    """`tap-zendesk --discover` (the installed command) with `streams` selected."""
     catalog = json.loads(
         subprocess.run(
             [str(Path(sys.executable).parent / "tap-zendesk"), "--config", str(tap_config),
@@ -236,6 +238,6 @@ def migration_catalog(tap_config: Path, out: Path) -> Path:
     for entry in catalog["streams"]:
         for meta in entry["metadata"]:
             if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in MIGRATION_STREAMS
+                meta["metadata"]["selected"] = entry["tap_stream_id"] in streams
     out.write_text(json.dumps(catalog))
     return out

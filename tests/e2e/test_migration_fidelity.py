@@ -17,6 +17,7 @@ import pytest
 
 from tests.demo import DEMO_STREAMS
 
+from tests.e2e.conftest import migration_catalog
 from tests.emulator import Emulator
 from tests.emulator import attachments as emulator_files
 
@@ -28,18 +29,6 @@ KNOBS = {"hold_back": 0, "window_seconds": 1, "job_delay": 0.05}
 def _account(emu: Emulator, email: str, token: str) -> dict:
     return {"api_url": emu.url, "email": email, "api_token": token,
             "start_date": "2000-01-01T00:00:00Z"}
-
-
-def _catalog(tap_config: Path, out: Path) -> Path:
-    catalog = json.loads(subprocess.run(
-        [str(BIN / "tap-zendesk"), "--config", str(tap_config), "--discover"],
-        check=True, capture_output=True, text=True).stdout)
-    for entry in catalog["streams"]:
-        for meta in entry["metadata"]:
-            if meta["breadcrumb"] == []:
-                meta["metadata"]["selected"] = entry["tap_stream_id"] in STREAMS
-    out.write_text(json.dumps(catalog))
-    return out
 
 
 def _tap(config: Path, catalog: Path, out: Path) -> Path:
@@ -79,7 +68,7 @@ def migrated(tmp_path_factory):
             "journal_path": str(tmp / "journal.sqlite"), "rejects_path": str(tmp / "rej.jsonl"),
             "report_path": str(tmp / "report.json"),
         }))
-        catalog = _catalog(source_cfg, tmp / "catalog.json")
+        catalog = migration_catalog(source_cfg, tmp / "catalog.json", STREAMS)
         source_dump = _tap(source_cfg, catalog, tmp / "source.singer")
         with source_dump.open("rb") as stdin:
             run = subprocess.run([str(BIN / "target-zendesk"), "--config", str(target_cfg)],
