@@ -691,7 +691,7 @@ class TicketImportSink(ZendeskSink):
                 continue
             kept[key] = record  # the last version of a repeated ticket wins
         if deleted:
-            gone = self.report_after_import(deleted, {})
+            gone = self.report_deleted(rt.ids.lookup(self.stream_name, deleted))
             rt.counters.add(self.stream_name, "skipped", len(deleted) - gone)
             rt.counters.reason(
                 self.stream_name, "deleted in the source (status: deleted)", len(deleted) - gone
@@ -699,9 +699,14 @@ class TicketImportSink(ZendeskSink):
             dropped = rt.journal.drop_comments(deleted)
             rt.counters.add("ticket_comments", "skipped", dropped)
             rt.counters.reason("ticket_comments", "its ticket was deleted in the source", dropped)
-        done = rt.ids.imported(self.stream_name, list(kept))
+        imported = {
+            k: entry
+            for k, entry in rt.ids.lookup(self.stream_name, list(kept)).items()
+            if entry[0] is not None
+        }
+        done = set(imported)
         if done:
-            unchanged = len(done) - self.report_after_import(list(done), kept)
+            unchanged = len(done) - self.report_changed(imported, kept)
             rt.counters.add(self.stream_name, "already present", len(done))
             rt.counters.add(self.stream_name, "skipped", unchanged)
             rt.counters.reason(self.stream_name, "imported before (external_id exists)", unchanged)
@@ -744,37 +749,25 @@ class TicketImportSink(ZendeskSink):
         params = {"archive_immediately": "true"} if rt.archive_immediately else None
         rt.jobs.run(self.chunks(items, "tickets.import", params=params), self)
 
-    def report_after_import(self, keys: list[str], records: dict[str, dict[str, t.Any]]) -> int:
-        """Reject the imported tickets the source changed (or deleted) since; return how many.
+    def report_changed(
+        self,
+        imported: dict[str, tuple[int | None, str | None]],
+        records: dict[str, dict[str, t.Any]],
+    ) -> int:
+        """Reject imported tickets that come again with a later `updated_at`; return how many.
 
         The import API only creates tickets and a normal update cannot back-date comments, so
         such a change is not written; it goes to the rejects file with both versions instead of
-        passing as "imported before". `records` holds the changed versions (empty: deleted).
-        Tickets imported before versions were kept (no stored `updated_at`) count as unchanged.
+        passing as "imported before". `imported`: key -> (destination id, version imported);
+        tickets imported before versions were kept (no version) count as unchanged.
         """
-        rt = self.runtime
-        found = {
-            k: entry
-            for k, entry in rt.ids.lookup(self.stream_name, keys).items()
-            if entry[0] is not None
-        }
         reported = 0
-        for key, (dest, imported_version) in found.items():
-            record = records.get(key)
-            if record is None:
-                rt.reject(
-                    self.stream_name,
-                    key,
-                    "DeletedAfterImport",
-                    f"The ticket was deleted in the source after its import; the target does not "
-                    f"delete tickets: delete destination ticket {dest} in Zendesk if it should go.",
-                )
-                reported += 1
-                continue
+        for key, (dest, imported_version) in imported.items():
+            record = records[key]
             version = ticket_version(record)
             if not newer_version(version, imported_version):
                 continue
-            rt.reject(
+            self.runtime.reject(
                 self.stream_name,
                 key,
                 "ChangedAfterImport",
@@ -783,6 +776,22 @@ class TicketImportSink(ZendeskSink):
                 f"comments and field changes are not written to destination ticket {dest}. "
                 "Import it into a fresh account, or carry the change over by hand.",
                 external_id=str(record.get("external_id") or "") or None,
+            )
+            reported += 1
+        return reported
+
+    def report_deleted(self, entries: dict[str, tuple[int | None, str | None]]) -> int:
+        """Reject tickets deleted in the source after their import; return how many."""
+        reported = 0
+        for key, (dest, _) in entries.items():
+            if dest is None:  # never imported (or known deleted): a plain skip
+                continue
+            self.runtime.reject(
+                self.stream_name,
+                key,
+                "DeletedAfterImport",
+                "The ticket was deleted in the source after its import; the target does not "
+                f"delete tickets: delete destination ticket {dest} in Zendesk if it should go.",
             )
             reported += 1
         return reported

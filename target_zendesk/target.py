@@ -627,7 +627,6 @@ class TargetZendesk(Target):
                     self.logger.info("Summary: %s", line)
                 self._write_report(runtime)
                 runtime.close()
-                self._restore_collector()
         if runtime is not None and runtime.rejects.count and self.config.get("fail_on_rejects"):
             msg = (
                 f"{runtime.rejects.count} records were rejected (see {runtime.rejects.path}); "
