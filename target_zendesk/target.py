@@ -8,6 +8,7 @@ import sys
 import threading
 import time
 import typing as t
+from collections import Counter, defaultdict
 from decimal import Decimal
 
 from singer_sdk import typing as th
@@ -82,6 +83,8 @@ DEFAULT_DROP_FIELDS = ("recipient",)
 #: During a run the cyclic garbage collector runs after every this many drained batches
 #: instead of automatically (see `TargetZendesk.runtime`).
 COLLECT_EVERY_DRAINS = 50
+#: Bytes read from standard input at a time.
+STDIN_BUFFER = 1 << 20
 
 
 class UnsupportedStreamError(FatalSyncError):
@@ -97,8 +100,43 @@ class StdinBytesReader(MsgSpecReader):
 
     @property
     def default_input(self) -> t.IO[t.Any]:  # type: ignore[override]
-        """Read standard input as bytes (an `--input` file still arrives as text and works)."""
-        return sys.stdin.buffer
+        """Read standard input as bytes, in 1 MiB reads (an `--input` file arrives as text).
+
+        `sys.stdin.buffer` reads 8 KiB at a time: 12,000 `read` calls for a 100 MB migration.
+        A standard input without a file descriptor (embedding, test runners) is read as it is.
+        """
+        try:
+            fd = sys.stdin.fileno()
+        except (AttributeError, OSError, ValueError):
+            return sys.stdin.buffer
+        return open(fd, "rb", buffering=STDIN_BUFFER, closefd=False)  # noqa: SIM115
+
+    def process_lines(
+        self, file_input: t.IO[t.Any] | None, callbacks: dict[str, t.Callable[[dict], None]]
+    ) -> Counter[str]:
+        """The SDK's loop with the per-line work cut to a decode and a callback lookup.
+
+        The SDK builds a set and checks it against every message's keys to find `type`
+        (~0.5 us per line of issue 7's benchmark). A message without `type` still gets the
+        SDK's own error, anything else the SDK's handling.
+        """
+        stats: dict[str, int] = defaultdict(int)
+        decode = self.deserialize_json
+        find = callbacks.get
+        for line in file_input or self.default_input:
+            self._current_message = line
+            message = decode(line)
+            kind = message.get("type") if type(message) is dict else None
+            if kind is None:
+                self.assert_line_requires(message, requires={"type"})
+                kind = message["type"]
+            callback = find(kind)
+            if callback is None:
+                self._process_unknown_message(message)
+            else:
+                callback(message)
+            stats[kind] += 1
+        return Counter(stats)
 
     def deserialize_json(self, line: str | bytes) -> dict:  # type: ignore[override]
         """Decode a line; a lone UTF-16 surrogate (half an emoji) is repaired, not fatal.
@@ -375,6 +413,7 @@ class TargetZendesk(Target):
         age = self.config.get("max_batch_age_seconds")
         if age:  # the SDK drains every sink once its oldest batch is this old
             self._MAX_RECORD_AGE_IN_MINUTES = float(age) / 60
+        self._max_age_seconds = self._MAX_RECORD_AGE_IN_MINUTES * 60
         self._state_drained: dict | None = None
         self._runtime: Runtime | None = None
         self._gc_was_enabled: bool | None = None
@@ -486,7 +525,7 @@ class TargetZendesk(Target):
         if sink is None or type(record) is not dict:
             super()._process_record_message(message_dict)
             return
-        context = sink._get_context(record)  # noqa: SLF001
+        context = sink._pending_batch or sink._get_context(record)  # noqa: SLF001
         sink.tally_record_read()
         sink.process_record(record, context)
         sink.record_counter_metric.increment()
@@ -497,7 +536,9 @@ class TargetZendesk(Target):
                 sink.current_size,
             )
             self.drain_one(sink)
-        self._handle_max_record_age()
+        # The SDK's `_handle_max_record_age`, without its property and call per record.
+        if time.time() - self._last_full_drain_at > self._max_age_seconds:
+            self._handle_max_record_age()
 
     def _direct_sink(self, stream_name: t.Any) -> Sink | None:
         """The stream's sink if its records need none of the SDK's per-record steps, else None."""

@@ -136,3 +136,84 @@ def test_objects_frozen_for_the_run_are_unfrozen_after_it(destination, tmp_path)
 
     assert result.count("users", "created") == 2
     assert gc.get_freeze_count() == 0
+
+
+# -- the reader's loop (StdinBytesReader.process_lines) -------------------------------------
+def _read(lines: list[bytes]) -> tuple[list[tuple[str, dict]], object]:
+    """Feed lines through the reader; return (callback name, message) in order and the counts."""
+    import io
+
+    seen: list[tuple[str, dict]] = []
+    reader = target_module.StdinBytesReader()
+    callbacks = {kind: (lambda m, k=kind: seen.append((k, m))) for kind in ("RECORD", "STATE")}
+    counts = reader.process_lines(io.BytesIO(b"\n".join(lines) + b"\n"), callbacks)
+    return seen, counts
+
+
+def test_reader_hands_each_message_to_its_callback_and_counts_by_type():
+    seen, counts = _read(
+        [
+            b'{"type": "RECORD", "stream": "users", "record": {"id": 1}}',
+            b'{"type": "STATE", "value": {"a": 1}}',
+            b'{"type": "RECORD", "stream": "users", "record": {"id": 2}}',
+        ]
+    )
+    assert [k for k, _ in seen] == ["RECORD", "STATE", "RECORD"]
+    assert [m["record"]["id"] for k, m in seen if k == "RECORD"] == [1, 2]
+    assert counts == {"RECORD": 2, "STATE": 1}
+
+
+def test_reader_gives_the_sdks_error_for_a_message_without_type():
+    from singer_sdk.exceptions import InvalidInputLine
+
+    with pytest.raises(InvalidInputLine, match="missing required type"):
+        _read([b'{"stream": "users", "record": {"id": 1}}'])
+    with pytest.raises(InvalidInputLine):
+        _read([b'["RECORD"]'])  # not an object
+
+
+def test_reader_passes_an_unknown_message_type_to_the_sdks_handler(monkeypatch):
+    unknown: list[dict] = []
+    monkeypatch.setattr(
+        target_module.StdinBytesReader, "_process_unknown_message", lambda self, m: unknown.append(m)
+    )
+    seen, counts = _read([b'{"type": "FUTURE_KIND", "x": 1}', b'{"type": "STATE", "value": {}}'])
+    assert unknown == [{"type": "FUTURE_KIND", "x": 1}]
+    assert [k for k, _ in seen] == ["STATE"]
+    assert counts == {"FUTURE_KIND": 1, "STATE": 1}
+
+
+def test_reader_reads_standard_input_by_its_descriptor_in_large_blocks(tmp_path, monkeypatch):
+    import sys
+
+    path = tmp_path / "in.singer"
+    path.write_bytes(b'{"type": "STATE", "value": {"n": 1}}\n' * 3)
+    with open(path, encoding="utf-8") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        stream = target_module.StdinBytesReader().default_input
+        try:
+            assert stream.fileno() == stdin.fileno()
+            assert stream is not stdin.buffer  # its own reader, 1 MiB at a time
+            states: list[dict] = []
+            counts = target_module.StdinBytesReader().process_lines(
+                stream, {"STATE": states.append}
+            )
+        finally:
+            stream.close()  # closefd=False: the descriptor itself stays open
+        assert not stdin.closed
+    assert counts == {"STATE": 3}
+    assert [m["value"] for m in states] == [{"n": 1}] * 3
+
+
+def test_reader_falls_back_to_a_standard_input_without_descriptor(monkeypatch):
+    import io
+    import sys
+
+    class Pseudo(io.TextIOWrapper):
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no fileno")
+
+    pseudo = Pseudo(io.BytesIO(b'{"type": "STATE", "value": {}}\n'), encoding="utf-8")
+    monkeypatch.setattr(sys, "stdin", pseudo)
+    stream = target_module.StdinBytesReader().default_input
+    assert stream is pseudo.buffer
