@@ -28,10 +28,10 @@ CREATE TABLE IF NOT EXISTS id_map (
     kind TEXT NOT NULL, source_key TEXT NOT NULL, dest_id INTEGER, digest TEXT,
     PRIMARY KEY (kind, source_key)
 ) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS comments (
-    ticket_key TEXT NOT NULL, comment_key TEXT NOT NULL, created_at TEXT NOT NULL,
-    payload BLOB NOT NULL, UNIQUE (ticket_key, comment_key)
+CREATE TABLE IF NOT EXISTS comment_groups (
+    id INTEGER PRIMARY KEY, ticket_key TEXT NOT NULL, comments BLOB NOT NULL
 );
+CREATE INDEX IF NOT EXISTS comment_groups_ticket ON comment_groups (ticket_key);
 CREATE TABLE IF NOT EXISTS deferred_tickets (
     seq INTEGER PRIMARY KEY, ticket_key TEXT NOT NULL UNIQUE, record BLOB NOT NULL
 );
@@ -54,8 +54,9 @@ _ITEM_FIELDS = ("key", "external_id", "email", "dest_id", "digest", "status")
 _items_encoder = msgspec.json.Encoder()
 _items_decoder = msgspec.json.Decoder()
 
-#: Bumped when the tables change; an older journal is refused with a clear message.
-SCHEMA_VERSION = 1
+#: Bumped when the tables change; a newer journal is refused with a clear message, an older
+#: one is brought up to date (version 1 held one row per staged comment).
+SCHEMA_VERSION = 2
 
 #: A destination id stored for a source object that was deliberately not written (deleted).
 DELETED = "deleted"
@@ -106,7 +107,7 @@ class Journal:
         # could lose the last ones), at a fraction of FULL's fsync cost.
         self._db.execute("PRAGMA synchronous=NORMAL")
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
-        if version not in (0, SCHEMA_VERSION):
+        if version not in (0, 1, SCHEMA_VERSION):
             self._db.close()
             msg = (
                 f"The journal {self.path} was written by another version of target-zendesk "
@@ -115,7 +116,28 @@ class Journal:
             )
             raise FatalSyncError(msg)
         self._db.executescript(_SCHEMA)
+        if version == 1:
+            self._group_staged_comments()
         self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    def _group_staged_comments(self) -> None:
+        """Move a version-1 journal's staged comments (a row each) into per-ticket groups."""
+        with self.transaction():
+            rows = self._db.execute(
+                "SELECT ticket_key, comment_key, created_at, payload FROM comments "
+                "ORDER BY ticket_key, rowid"
+            )
+            ticket = None
+            group: list[tuple[str, str, t.Any]] = []
+            for ticket_key, comment_key, created_at, payload in rows:
+                if ticket_key != ticket and group:
+                    self._insert_groups({ticket: group})
+                    group = []
+                ticket = ticket_key
+                group.append((comment_key, created_at, msgspec.Raw(payload)))
+            if group:
+                self._insert_groups({ticket: group})
+            self._db.execute("DROP TABLE comments")
 
     def close(self) -> None:
         """Close the connection (the file stays for the next run)."""
@@ -175,48 +197,72 @@ class Journal:
         )
 
     # -- staged comments -------------------------------------------------------------------
-    def stage_comments(self, rows: t.Iterable[tuple[str, str, str, bytes]]) -> None:
-        """Store (ticket_key, comment_key, created_at, payload); a repeated comment replaces."""
-        self._write(
-            "INSERT OR REPLACE INTO comments (ticket_key, comment_key, created_at, payload) "
-            "VALUES (?, ?, ?, ?)",
-            rows,
+    # A row holds the comments of one ticket staged together (a tap sends a ticket's comments
+    # one after another): SQLite's cost is per row (insert, index, read back, delete), and a
+    # ticket has several comments. A comment staged again replaces the earlier copy on reading.
+    def stage_comments(self, rows: t.Iterable[tuple[str, str, str, t.Any]]) -> None:
+        """Store (ticket_key, comment_key, created_at, payload) rows, grouped by ticket."""
+        groups: dict[str, list[tuple[str, str, t.Any]]] = {}
+        for ticket_key, comment_key, created_at, payload in rows:
+            group = groups.get(ticket_key)
+            if group is None:
+                group = groups[ticket_key] = []
+            group.append((comment_key, created_at, payload))
+        with self.transaction():
+            self._insert_groups(groups)
+
+    def _insert_groups(self, groups: dict[str, list[tuple[str, str, t.Any]]]) -> None:
+        """Write one row per ticket: its comments as [comment_key, created_at, payload]s."""
+        encode = _items_encoder.encode
+        self._db.executemany(
+            "INSERT INTO comment_groups (ticket_key, comments) VALUES (?, ?)",
+            [(ticket_key, encode(group)) for ticket_key, group in groups.items()],
         )
 
-    def comments_for(self, ticket_keys: t.Sequence[str]) -> dict[str, list[tuple[str, str, bytes]]]:
-        """Return staged (created_at, comment_key, payload) per ticket, unsorted."""
-        out: dict[str, list[tuple[str, str, bytes]]] = {}
+    def comments_for(self, ticket_keys: t.Sequence[str]) -> dict[str, list[tuple[str, str, t.Any]]]:
+        """Return staged (created_at, comment_key, payload) per ticket, unsorted, one per key."""
         rows = self._select_in(
-            "SELECT ticket_key, created_at, comment_key, payload FROM comments "
-            "WHERE ticket_key IN ({})",
+            "SELECT ticket_key, comments FROM comment_groups WHERE ticket_key IN ({}) ORDER BY id",
             (),
             ticket_keys,
         )
-        for ticket_key, created_at, comment_key, payload in rows:
-            out.setdefault(ticket_key, []).append((created_at, comment_key, payload))
-        return out
+        threads: dict[str, dict[str, tuple[str, str, t.Any]]] = {}
+        decode = _items_decoder.decode
+        for ticket_key, blob in rows:
+            thread = threads.get(ticket_key)
+            if thread is None:
+                thread = threads[ticket_key] = {}
+            for comment_key, created_at, payload in decode(blob):
+                thread[comment_key] = (created_at, comment_key, payload)  # the later copy wins
+        return {key: list(thread.values()) for key, thread in threads.items()}
 
     def drop_comments(self, ticket_keys: t.Sequence[str]) -> int:
         """Forget the comments of deleted tickets; return how many there were."""
-        with self._lock:
-            before = self._db.total_changes
-            self._write("DELETE FROM comments WHERE ticket_key = ?", [(k,) for k in ticket_keys])
-            return self._db.total_changes - before
+        with self.transaction():
+            dropped = sum(len(thread) for thread in self.comments_for(ticket_keys).values())
+            self._db.executemany(
+                "DELETE FROM comment_groups WHERE ticket_key = ?", [(k,) for k in ticket_keys]
+            )
+            return dropped
 
     def prune_comments(self) -> int:
-        """Drop comments of imported tickets once, at the end (cheaper than per batch)."""
+        """Drop comments of imported tickets once, at the end (cheaper than per batch).
+
+        Returns how many comment groups (rows) were dropped.
+        """
+        imported = (
+            "SELECT source_key FROM id_map WHERE kind = 'tickets' AND dest_id IS NOT NULL"
+        )
         with self.transaction():
             left = self._db.execute(
-                "SELECT COUNT(*) FROM comments WHERE ticket_key NOT IN "
-                "(SELECT source_key FROM id_map WHERE kind = 'tickets' AND dest_id IS NOT NULL)"
+                f"SELECT COUNT(*) FROM comment_groups WHERE ticket_key NOT IN ({imported})"  # noqa: S608
             ).fetchone()[0]
             before = self._db.total_changes
             if left == 0:
-                self._db.execute("DELETE FROM comments")  # SQLite truncates the table at once
+                self._db.execute("DELETE FROM comment_groups")  # SQLite truncates at once
             else:
                 self._db.execute(
-                    "DELETE FROM comments WHERE ticket_key IN (SELECT source_key FROM id_map "
-                    "WHERE kind = 'tickets' AND dest_id IS NOT NULL)"
+                    f"DELETE FROM comment_groups WHERE ticket_key IN ({imported})"  # noqa: S608
                 )
             return self._db.total_changes - before
 

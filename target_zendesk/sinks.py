@@ -618,7 +618,7 @@ class TicketCommentStageSink(ZendeskSink):
     def write(self, records: list[dict[str, t.Any]]) -> None:
         """Stage each comment under its ticket; comments of imported tickets are skipped."""
         rt = self.runtime
-        rows: list[tuple[str, str, str, bytes]] = []
+        rows: list[tuple[str, str, str, dict[str, t.Any]]] = []
         for record in records:
             key = None
             try:
@@ -627,7 +627,7 @@ class TicketCommentStageSink(ZendeskSink):
             except RecordError as exc:
                 rt.reject_record(self.stream_name, record, key, exc)
                 continue
-            rows.append((ticket_key, key, created_at, encode(payload)))
+            rows.append((ticket_key, key, created_at, payload))
         imported = rt.ids.imported("tickets", list({r[0] for r in rows}))
         if imported:
             before = len(rows)
@@ -673,7 +673,7 @@ class TicketImportSink(ZendeskSink):
             self.import_records([decode(blob) for _, blob in page])
             rt.journal.drop_deferred([key for key, _ in page])
         pruned = rt.journal.prune_comments()
-        self.logger.debug("Dropped %d staged comments of imported tickets.", pruned)
+        self.logger.debug("Dropped %d staged comment groups of imported tickets.", pruned)
         rt.journal.prune_uploads()
         super().clean_up()
 
@@ -712,9 +712,7 @@ class TicketImportSink(ZendeskSink):
             rt.counters.reason(self.stream_name, "imported before (external_id exists)", unchanged)
         keys = [k for k in kept if k not in done]
         staged = rt.journal.comments_for(keys)
-        threads = {
-            k: [decode(p) for *_, p in sorted(staged.get(k, ()), key=comment_order)] for k in keys
-        }
+        threads = {k: [p for *_, p in sorted(staged.get(k, ()), key=comment_order)] for k in keys}
         refs = self.refs_for([kept[k] for k in keys], threads)
         items = []
         left_out = 0
