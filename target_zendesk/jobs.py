@@ -258,7 +258,7 @@ class JobRunner:
         self.job_timeout = job_timeout
         self.logger = logger or logging.getLogger("target_zendesk.jobs")
         self._clock = clock
-        self._sleep = sleep
+        self._sleep_for = sleep
         self.min_poll = min_poll
         self.max_poll = max_poll
         self.max_attempts = max_attempts
@@ -300,6 +300,11 @@ class JobRunner:
         self._loop(deque(), unconfirmed, unknown, handler)
 
     # -- the loop --------------------------------------------------------------------------
+    def _sleep(self, seconds: float) -> None:
+        """Write the job ids noted since the last transaction, then wait."""
+        self.journal.flush_jobs()
+        self._sleep_for(seconds)
+
     def _ours_in_flight(self, unconfirmed: dict[str, Batch]) -> int:
         """Bound our queued/running jobs: not seen final, and not above the header's count."""
         if self._account_inflight is None:
@@ -551,6 +556,8 @@ class JobRunner:
         now = self._clock()
         progress = False
         waiting = False
+        finals: list[tuple[Batch, dict[str, t.Any]]] = []
+        late: JobTimeoutError | None = None
         for job_id in ids:
             batch = unconfirmed[job_id]
             job = seen.get(job_id)
@@ -566,16 +573,22 @@ class JobRunner:
             batch.misses = 0
             if job.get("status") in FINAL_STATUSES:
                 del unconfirmed[job_id]
-                self._final(batch, job, unknown, handler)
+                finals.append((batch, job))
                 progress = True
             elif now - batch.submitted_at <= self.job_timeout:
                 waiting = True
-            else:
-                raise JobTimeoutError(
+            elif late is None:
+                late = JobTimeoutError(
                     f"Job {job_id} ({batch.stream}, {len(batch.items)} records) is still "
                     f"{job.get('status')} after {self.job_timeout:.0f} s. The journal keeps it: "
                     "rerun later and the target picks it up where it stands."
                 )
+        if finals:  # the outcomes of one poll in one journal transaction (a commit each cost more)
+            with self.journal.transaction():
+                for batch, job in finals:
+                    self._final(batch, job, unknown, handler)
+        if late is not None:
+            raise late
         self._learn(progress, waiting)
 
     def _learn(self, progress: bool, waiting: bool) -> None:

@@ -327,3 +327,102 @@ def test_resume_polls_the_jobs_an_earlier_run_left_open(tmp_path):
     runner.resume([b], h)
     assert h.results["a"].dest_id == 5
     assert journal.open_batches() == []
+
+
+# -- journal writes per batch (issue 7: a commit costs more than the row) --------------------
+def _job_ids_on_disk(path) -> list[str | None]:
+    """The job ids another connection sees in the journal file (what a crash would leave)."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        return [row[0] for row in db.execute("SELECT job_id FROM batches ORDER BY id")]
+
+
+def test_a_job_id_is_written_with_the_next_transaction_or_before_the_runner_waits(tmp_path):
+    journal = Journal(tmp_path / "journal.sqlite")
+    first = journal.begin_batch("tickets", "tickets.import", batch("a").items)
+    journal.set_job(first, "j1")
+    assert _job_ids_on_disk(tmp_path / "journal.sqlite") == [None]  # only noted so far
+
+    journal.begin_batch("tickets", "tickets.import", batch("b").items)  # the next transaction
+    assert _job_ids_on_disk(tmp_path / "journal.sqlite") == ["j1", None]
+
+    journal.set_job(first + 1, "j2")
+    journal.flush_jobs()
+    assert _job_ids_on_disk(tmp_path / "journal.sqlite") == ["j1", "j2"]
+    assert [b.job_id for b in journal.open_batches()] == ["j1", "j2"]
+
+
+@responses.activate
+def test_the_runner_writes_job_ids_before_it_waits_for_them(tmp_path):
+    """A crash while waiting on a job finds its id in the journal (the job is read, not looked up)."""
+    fake = FakeTime()
+    runner, journal = make_runner(tmp_path, fake, job_timeout=30)
+    on_disk: list[list[str | None]] = []
+    sleep = runner._sleep_for
+
+    def watching_sleep(seconds: float) -> None:
+        on_disk.append(_job_ids_on_disk(tmp_path / "journal.sqlite"))
+        sleep(seconds)
+
+    runner._sleep_for = watching_sleep
+    responses.post(IMPORT, **created("j1"))
+    responses.get(SHOW_MANY, json={"job_statuses": [job("j1", "working")]})
+    with pytest.raises(JobTimeoutError):
+        runner.run([batch("a")], Recorder())
+    assert on_disk and on_disk[0] == ["j1"]
+
+
+@responses.activate
+def test_outcomes_read_in_one_poll_are_written_in_one_transaction(tmp_path):
+    fake = FakeTime()
+    runner, journal = make_runner(tmp_path, fake, max_in_flight=3)
+    for n in (1, 2, 3):
+        responses.post(IMPORT, **created(f"j{n}"))
+    polled(*(job(f"j{n}", "completed", [{"index": 0, "id": 100 + n}]) for n in (1, 2, 3)))
+    commits: list[str] = []
+    journal._db.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+
+    h = Recorder()
+    runner.run([batch("a"), batch("b"), batch("c")], h)
+
+    assert h.ids == {"a": 101, "b": 102, "c": 103}
+    assert journal.open_batches() == []
+    # A commit per submitted batch (each carries the job id noted before it), one for the last
+    # job id before the wait, one for the poll's three outcomes; a commit each was 3 + 3 + 3.
+    assert len(commits) == 3 + 1 + 1
+
+
+@responses.activate
+def test_a_job_past_its_deadline_stops_the_run_after_the_polls_finished_jobs_are_settled(
+    tmp_path,
+):
+    fake = FakeTime()
+    runner, journal = make_runner(tmp_path, fake, max_in_flight=2, job_timeout=30)
+    responses.post(IMPORT, **created("slow"))
+    responses.post(IMPORT, **created("done"))
+    responses.get(
+        SHOW_MANY,
+        json={"job_statuses": [job("slow", "working"), job("done", "queued")]},
+    )
+    responses.get(
+        SHOW_MANY,
+        json={
+            "job_statuses": [
+                job("slow", "working"),
+                job("done", "completed", [{"index": 0, "id": 7}]),
+            ]
+        },
+    )
+    fake.now = 0.0
+    h = Recorder()
+    orig = runner._sleep_for
+
+    def slow_clock(seconds: float) -> None:
+        orig(seconds + 20)  # each wait takes 20 s more: the second poll is past the deadline
+
+    runner._sleep_for = slow_clock
+    with pytest.raises(JobTimeoutError, match="slow"):
+        runner.run([batch("a"), batch("b")], h)
+    assert h.ids == {"b": 7}  # the finished job of the same poll was settled first
+    assert [b.job_id for b in journal.open_batches()] == ["slow"]
