@@ -217,3 +217,36 @@ def test_reader_falls_back_to_a_standard_input_without_descriptor(monkeypatch):
     monkeypatch.setattr(sys, "stdin", pseudo)
     stream = target_module.StdinBytesReader().default_input
     assert stream is pseudo.buffer
+
+
+def test_reader_hands_over_a_line_from_a_pipe_without_waiting_to_fill_its_buffer(monkeypatch):
+    """Continuous mode: a tap writes a line and waits; the line is processed before the next."""
+    import os
+    import sys
+    import threading
+
+    read_end, write_end = os.pipe()
+    first_seen = threading.Event()
+    writer_waited: list[bool] = []
+
+    def tap() -> None:
+        with os.fdopen(write_end, "wb") as out:
+            out.write(b'{"type": "STATE", "value": {"n": 1}}\n')
+            out.flush()
+            writer_waited.append(first_seen.wait(timeout=30))  # a hang guard, not a timing
+            out.write(b'{"type": "STATE", "value": {"n": 2}}\n')
+
+    with os.fdopen(read_end, encoding="utf-8") as stdin:
+        monkeypatch.setattr(sys, "stdin", stdin)
+        seen: list[int] = []
+
+        def on_state(message: dict) -> None:
+            seen.append(message["value"]["n"])
+            first_seen.set()
+
+        writer = threading.Thread(target=tap)
+        writer.start()
+        target_module.StdinBytesReader().process_lines(None, {"STATE": on_state})
+        writer.join()
+    assert writer_waited == [True], "the first line was not handed over until more input came"
+    assert seen == [1, 2]
