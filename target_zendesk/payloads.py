@@ -10,6 +10,7 @@ import datetime
 import decimal
 import hashlib
 import json
+import time
 import typing as t
 from dataclasses import dataclass, field
 
@@ -398,10 +399,48 @@ def import_comment(
     out[body_key] = body
     created_at = comment.get("created_at")
     if created_at is not None:
-        out["created_at"] = _timestamp(created_at)
+        created_at = out["created_at"] = _timestamp(created_at)
+        if type(created_at) is str and created_at[:10] >= _recent_day():
+            _refuse_future(created_at, f"comments[{n}].created_at")
     if comment.get("uploads"):
         out["uploads"] = comment["uploads"]
     return out
+
+
+#: How far past the target's clock a comment may be dated (clocks of two systems drift).
+FUTURE_TOLERANCE = datetime.timedelta(minutes=10)
+_RECENT: list[t.Any] = [0, ""]
+
+
+def _recent_day() -> str:
+    """Yesterday's date (UTC) as ISO text: an ISO timestamp of an earlier day is in the past
+    whatever its offset, so only later ones are parsed (recomputed once a minute)."""
+    minute = int(time.time() // 60)
+    if _RECENT[0] != minute:
+        yesterday = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(days=1)
+        _RECENT[:] = [minute, yesterday.date().isoformat()]
+    return str(_RECENT[1])
+
+
+def _refuse_future(value: str, where: str) -> None:
+    """Zendesk refuses comments dated in the future (zendesk_api.md 6.1): name the comment.
+
+    Text that is not an ISO timestamp is left for Zendesk to judge.
+    """
+    try:
+        when = datetime.datetime.fromisoformat(value)
+    except ValueError:
+        return
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    if when > datetime.datetime.now(datetime.timezone.utc) + FUTURE_TOLERANCE:
+        raise RecordError(
+            f"`{where}` {value} is in the future; Zendesk refuses imported comments dated "
+            "later than now, so the ticket is not imported: fix the date in the source or with "
+            "a stream map",
+            field=where,
+            code="InvalidValue",
+        )
 
 
 # -- tickets ---------------------------------------------------------------------------------

@@ -378,3 +378,37 @@ def test_source_key_falls_back_to_external_id_then_email():
     with pytest.raises(RecordError) as err:
         source_key({"subject": "x"}, "tickets")
     assert err.value.code == "MissingField"
+
+
+def test_a_comment_dated_in_the_future_is_refused_naming_it():
+    """Zendesk refuses imported comments dated later than now (6.1): the ticket is rejected."""
+    import datetime
+
+    soon = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=2)
+    comments = [
+        {"author_id": 1, "body": "old", "created_at": "2019-03-01T09:00:00Z"},
+        {"author_id": 1, "body": "new", "created_at": soon.strftime("%Y-%m-%dT%H:%M:%SZ")},
+    ]
+    with pytest.raises(RecordError) as err:
+        ticket_payload(ticket(), "42", comments, FakeRefs(), OPTIONS)
+    assert (err.value.field, err.value.code) == ("comments[1].created_at", "InvalidValue")
+    assert "in the future" in str(err.value)
+
+
+def test_comments_dated_now_or_with_offsets_or_as_loose_text_pass():
+    """Recent times (clocks drift a little), other offsets and non-ISO text are sent as they are."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    east = now.astimezone(datetime.timezone(datetime.timedelta(hours=14)))
+    values = [
+        now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        (now + datetime.timedelta(minutes=2)).isoformat(),
+        east.isoformat(),  # tomorrow's date on the calendar, yet now
+        "March 1st",
+        now - datetime.timedelta(hours=1),  # a datetime from another reader
+    ]
+    comments = [{"author_id": 1, "body": f"c{n}", "created_at": v} for n, v in enumerate(values)]
+    sent = ticket_payload(ticket(), "42", comments, FakeRefs(), OPTIONS)["comments"]
+    assert [c["created_at"] for c in sent][:4] == values[:4]
+    assert sent[4]["created_at"] == values[4].isoformat()
