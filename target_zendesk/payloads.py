@@ -428,12 +428,10 @@ def _refuse_future(value: str, where: str) -> None:
     Text that is not an ISO timestamp is left for Zendesk to judge.
     """
     try:
-        when = datetime.datetime.fromisoformat(value)
-    except ValueError:
+        when = pendulum.parse(value)  # ISO 8601 / RFC 3339; no offset reads as UTC
+    except (ValueError, TypeError):
         return
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=datetime.timezone.utc)
-    if when > datetime.datetime.now(datetime.timezone.utc) + FUTURE_TOLERANCE:
+    if isinstance(when, datetime.datetime) and when > pendulum.now("UTC") + FUTURE_TOLERANCE:
         raise RecordError(
             f"`{where}` {value} is in the future; Zendesk refuses imported comments dated "
             "later than now, so the ticket is not imported: fix the date in the source or with "
